@@ -1,0 +1,1 @@
+"""One module per ``radarpose`` subcommand (see ``fusion.cli.COMMANDS``)."""
