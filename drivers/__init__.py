@@ -5,6 +5,7 @@ transforms, the source interface and the HDF5 recording format live here, so tha
 ``calibration`` and ``fusion`` can all speak them. This package imports none of the other three.
 """
 
+from .adc import pack_frame, unpack_frame
 from .calibfile import Calibration, calibration_from_rig, load_calibration
 from .config import ConfigError, from_dict, load_config, load_yaml
 from .errors import DriversError
@@ -53,6 +54,8 @@ __all__ = [
     "load_rig",
     "load_yaml",
     "merge_frames",
+    "pack_frame",
+    "unpack_frame",
     "parse_ti_cfg",
     "read_ti_cfg",
     "write_ti_cfg",
