@@ -18,6 +18,10 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("config", "show a radar, rig or model config with its derived quantities"),
     "inspect": ("inspect", "say what a file holds: format, streams, frames, drops"),
+    "simulate": (
+        "simulate",
+        "simulate people on a rig: raw radar ADC, LiDAR, cameras and ground truth",
+    ),
     "view": ("view", "draw a recording's frames with skeleton overlays (PNG/GIF, or a window)"),
     "demo": ("demo", "run the main job on the built-in simulator and write a report"),
 }
