@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from ..adc import pack_frame
@@ -37,7 +38,9 @@ class RadarSimParams:
 
     ref_amplitude: float = 4000.0  # amplitude of a 1 m² target at 1 m, per sample
     noise_std: float = 6.0  # receiver noise per I and Q component
-    loops_per_block: int = 8  # chirp loops sharing one fast-time factor
+    loops_per_block: int = (
+        32  # chirp loops sharing one fast-time factor (range walk within it < 1 cm at 1 m/s)
+    )
     aspect_exponent: float = 1.0  # RCS ∝ cos(incidence)^p + diffuse
     diffuse: float = 0.25
 
@@ -59,6 +62,45 @@ def chirp_start_times(radar: RadarConfig) -> np.ndarray:
     """``(n_loops, n_tx)`` chirp start times (s) from the frame start."""
     idx = np.arange(radar.chirps_per_frame).reshape(radar.n_loops, radar.n_tx)
     return idx * radar.chirp_time
+
+
+@nb.njit(cache=True, parallel=True, fastmath=False)
+def _channel_amplitudes(
+    pos: np.ndarray,
+    vel: np.ndarray,
+    amp: np.ndarray,
+    tx: np.ndarray,
+    rx: np.ndarray,
+    tc: np.ndarray,
+    tau0: np.ndarray,
+    f_eff: np.ndarray,
+    half_slope: float,
+    slope_mid: float,
+    out: np.ndarray,
+) -> None:
+    """out[l, t, r, k] = a_k / (R_tx R_rx) · exp(2πj·cycles) for one block of chirps (see module doc)."""
+    Lb, T = tc.shape
+    R = rx.shape[0]
+    K = pos.shape[0]
+    c0 = 299_792_458.0
+    two_pi = 2.0 * np.pi
+    for lt in nb.prange(Lb * T):
+        li = lt // T
+        ti = lt % T
+        t = tc[li, ti]
+        for k in range(K):
+            x0 = pos[k, 0] + vel[k, 0] * t
+            x1 = pos[k, 1] + vel[k, 1] * t
+            x2 = pos[k, 2] + vel[k, 2] * t
+            dt = np.sqrt((x0 - tx[ti, 0]) ** 2 + (x1 - tx[ti, 1]) ** 2 + (x2 - tx[ti, 2]) ** 2)
+            for r in range(R):
+                dr = np.sqrt((x0 - rx[r, 0]) ** 2 + (x1 - rx[r, 1]) ** 2 + (x2 - rx[r, 2]) ** 2)
+                tau = (dt + dr) / c0
+                cyc = tau * (f_eff[0] - half_slope * tau) + slope_mid * (tau - tau0[k])
+                cyc = cyc - np.floor(cyc)
+                m = amp[k] / (dt * dr)
+                ang = two_pi * cyc
+                out[li, ti, r, k] = complex(m * np.cos(ang), m * np.sin(ang))
 
 
 def synthesize_frame(
@@ -107,27 +149,19 @@ def synthesize_frame(
         n = np.arange(S) / radar.sample_rate
         t_adc = radar.adc_start_time
         mid_window = (S - 1) / (2 * radar.sample_rate)
+        f_eff = np.array([f0 + slope * t_adc])
         for l0 in range(0, L, p.loops_per_block):
             l1 = min(L, l0 + p.loops_per_block)
-            tc = t_chirp[l0:l1]  # (Lb, T)
-            x = pos[None, None] + vel[None, None] * tc[..., None, None]  # (Lb, T, K, 3)
-            d_tx = np.linalg.norm(x - tx[None, :, None, :], axis=-1)  # (Lb, T, K)
-            d_rx = np.linalg.norm(
-                x[:, :, None] - rx[None, None, :, None, :], axis=-1
-            )  # (Lb, T, R, K)
-            tau = (d_tx[:, :, None] + d_rx) / c0
+            tc = np.ascontiguousarray(t_chirp[l0:l1])  # (Lb, T)
             x0 = pos + vel * tc[0, 0]
             tau0 = 2 * np.linalg.norm(x0, axis=1) / c0
-            # cycles in float64 (f0·τ is ~10³ cycles), reduced mod 1 before float32 trigonometry. The
+            # cycles in float64 (f0·τ is ~10³ cycles), reduced mod 1 before the trigonometry. The
             # last term keeps the per-channel fast-time delay's phase at mid-window, so array phases
             # follow the centre frequency exactly; only its sub-bin frequency offset is dropped.
-            cyc = tau * (f0 + slope * t_adc - 0.5 * slope * tau) + slope * (tau - tau0) * mid_window
-            cyc = np.mod(cyc, 1.0).astype(np.float32)
-            mag = (amp / (d_tx[:, :, None] * d_rx)).astype(np.float32)
-            ang = np.float32(2 * np.pi) * cyc
-            A = np.empty(ang.shape, np.complex64)
-            A.real = mag * np.cos(ang)
-            A.imag = mag * np.sin(ang)
+            A = np.empty((l1 - l0, T, R, len(pos)), np.complex64)
+            _channel_amplitudes(
+                pos, vel, amp, tx, rx, tc, tau0, f_eff, 0.5 * slope, slope * mid_window, A
+            )
             fast = np.float32(2 * np.pi) * np.mod(np.outer(slope * tau0, n), 1.0).astype(np.float32)
             B = np.empty((len(pos), S), np.complex64)
             B.real, B.imag = np.cos(fast), np.sin(fast)

@@ -1,0 +1,1 @@
+"""Datasets for training and evaluation: simulator-generated caches, recordings, benchmarks."""
