@@ -92,7 +92,7 @@ def generate(out: str | Path, spec: GenSpec, workers: int = 2) -> Path:
                 unit="seq",
             ):
                 n = len(parts[0])
-                for (key, d), arr in zip(ds.items(), parts, strict=True):
+                for d, arr in zip(ds.values(), parts, strict=True):
                     d.resize(d.shape[0] + n, axis=0)
                     d[-n:] = arr
                 f.flush()
