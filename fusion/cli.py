@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "simulate",
         "simulate people on a rig: raw radar ADC, LiDAR, cameras and ground truth",
     ),
+    "train": ("train", "train a pose model from a config (simulates its data when missing)"),
+    "evaluate": ("evaluate", "MPJPE, PA-MPJPE, root error, PCK of a checkpoint on held-out data"),
     "view": ("view", "draw a recording's frames with skeleton overlays (PNG/GIF, or a window)"),
     "demo": ("demo", "run the main job on the built-in simulator and write a report"),
 }

@@ -1,0 +1,72 @@
+"""``radarpose train configs/models/<model>.yaml``: train, simulating the data caches if missing."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="model/training YAML, e.g. configs/models/radarpose_lite.yaml")
+    p.add_argument("--out", default="runs/radarpose_lite", help="folder for checkpoints and logs")
+    p.add_argument("--resume", action="store_true", help="continue exactly from OUT/last.pt")
+    p.add_argument("--epochs", type=int, default=None, help="override the config's epoch count")
+    p.add_argument("--workers", type=int, default=2, help="processes that simulate missing caches")
+
+
+def ensure_caches(cfg: object, workers: int = 2) -> tuple[Path, Path]:
+    from fusion.data.simgen import GenSpec, generate
+
+    d = cfg.data  # type: ignore[attr-defined]
+    train, test = Path(d.train_cache), Path(d.test_cache)
+    for path, n, seed in (
+        (train, d.train_sequences, d.train_seed),
+        (test, d.test_sequences, d.test_seed),
+    ):
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            generate(
+                path, GenSpec(sequences=n, seconds=d.seconds, seed=seed, rig=d.rig), workers=workers
+            )
+    return train, test
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import numpy as np
+
+    from drivers import load_rig
+    from fusion.data.cache import FeatureCacheDataset
+    from fusion.models import build_model
+    from fusion.models.realtime import loss_fn
+    from fusion.train import Trainer, load_train_config
+
+    cfg = load_train_config(args.config)
+    if args.epochs is not None:
+        cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, epochs=args.epochs))
+    train_path, _ = ensure_caches(cfg, args.workers)
+    rig = load_rig(cfg.data.rig)
+    radar = rig.radars[rig.reference]
+    full = FeatureCacheDataset(train_path, radar)
+    # validate on whole held-out sequences, never on frames of a training sequence
+    seqs = np.unique(full.sequence)
+    n_val = (
+        max(1, int(round(len(seqs) * cfg.data.val_fraction))) if cfg.data.val_fraction > 0 else 0
+    )
+    val_seqs = seqs[len(seqs) - n_val :]
+    is_val = np.isin(full.sequence, val_seqs)
+    train_set = FeatureCacheDataset(train_path, radar, np.flatnonzero(~is_val))
+    val_set = FeatureCacheDataset(train_path, radar, np.flatnonzero(is_val)) if n_val else None
+    trainer = Trainer(
+        cfg, build_model(cfg.model, **cfg.model_args), train_set, val_set, loss_fn, Path(args.out)
+    )
+    if args.resume:
+        trainer.resume(Path(args.out) / "last.pt")
+    row = trainer.fit()
+    print(
+        f"trained to epoch {trainer.epoch}: "
+        + ", ".join(f"{k} {v:.4g}" for k, v in row.items() if isinstance(v, float))
+    )
+    print(f"checkpoints in {args.out} (last.pt, best.pt)")
+    return 0

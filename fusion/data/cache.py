@@ -1,0 +1,78 @@
+"""A torch Dataset over a simulator feature cache (see fusion.data.simgen), with CenterNet targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from drivers import RadarConfig
+
+from ..errors import FusionError
+from ..features import model_input, xy_to_grid
+
+OUT = 32  # output grid (stride 2 over the 64 × 64 heatmap grid)
+
+
+def targets(joints: np.ndarray, radar: RadarConfig, sigma: float = 1.0) -> dict[str, np.ndarray]:
+    """CenterNet targets from ``(P, 15, 3)`` joints (NaN rows = absent): heatmap ``(1, 32, 32)``,
+    regression ``(48, 32, 32)`` and mask ``(32, 32)``."""
+    hm = np.zeros((1, OUT, OUT), np.float32)
+    reg = np.zeros((48, OUT, OUT), np.float32)
+    mask = np.zeros((OUT, OUT), np.float32)
+    yy, xx = np.mgrid[0:OUT, 0:OUT]
+    for person in joints:
+        if not np.isfinite(person).all():
+            continue
+        g = xy_to_grid(person[0], radar) / 2.0  # fractional output cell
+        c = np.floor(g).astype(int)
+        if not (0 <= c[0] < OUT and 0 <= c[1] < OUT):
+            continue
+        hm[0] = np.maximum(hm[0], np.exp(-((yy - c[0]) ** 2 + (xx - c[1]) ** 2) / (2 * sigma**2)))
+        hm[0, c[0], c[1]] = 1.0
+        reg[:2, c[0], c[1]] = g - c
+        reg[2, c[0], c[1]] = person[0, 2]
+        reg[3:, c[0], c[1]] = (person - person[0]).reshape(-1)
+        mask[c[0], c[1]] = 1.0
+    return {"heatmap": hm, "reg": reg, "mask": mask}
+
+
+class FeatureCacheDataset(Dataset):
+    """Samples of a cache: ``input`` ``(74, 64, 64)``, targets, and ``joints`` ``(3, 15, 3)`` (NaN padded).
+
+    The HDF5 file is opened lazily per process, so DataLoader workers each get their own handle.
+    """
+
+    def __init__(
+        self, path: str | Path, radar: RadarConfig, indices: np.ndarray | None = None
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FusionError(
+                f"{self.path}: feature cache not found (make it with radarpose train, which simulates it)"
+            )
+        with h5py.File(self.path, "r") as f:
+            n = f["fh"].shape[0]
+            self.sequence = f["sequence"][:]
+        self.indices = np.arange(n) if indices is None else np.asarray(indices)
+        self.radar = radar
+        self._f: h5py.File | None = None
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        if self._f is None:
+            self._f = h5py.File(self.path, "r")
+        k = int(self.indices[i])
+        x = model_input(self._f["fh"][k], self._f["fv"][k])
+        j = self._f["joints"][k]
+        t = targets(j, self.radar)
+        out = {k2: torch.from_numpy(v) for k2, v in t.items()}
+        out["input"] = torch.from_numpy(x)
+        out["joints"] = torch.from_numpy(j)
+        out["sequence"] = torch.tensor(int(self.sequence[k]))
+        return out

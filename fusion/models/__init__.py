@@ -1,0 +1,34 @@
+"""Model registry: build any model from its config name and arguments; one model per module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from ..errors import FusionError
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register(name: str, builder: Callable[..., nn.Module]) -> None:
+    _REGISTRY[name] = builder
+
+
+def build_model(name: str, **kwargs: Any) -> nn.Module:
+    if name not in _REGISTRY:
+        raise FusionError(f"unknown model {name!r} (known: {', '.join(sorted(_REGISTRY))})")
+    try:
+        return _REGISTRY[name](**kwargs)
+    except TypeError as exc:
+        raise FusionError(f"model {name!r}: {exc}") from None
+
+
+def _register_builtin() -> None:
+    from .realtime import RadarPoseLite
+
+    register("radarpose_lite", RadarPoseLite)
+
+
+_register_builtin()
