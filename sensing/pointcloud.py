@@ -17,7 +17,7 @@ from drivers import RadarConfig
 
 from .cfar import ca_cfar_2d, group_peaks, os_cfar_2d
 from .checks import check_cube
-from .range_doppler import WORKERS
+from .range_doppler import WORKERS, window
 
 FIELDS = ("x", "y", "z", "velocity", "snr_db")
 
@@ -35,6 +35,9 @@ class PointCloudParams:
     n_elevation: int = 16
     max_points: int = 256
     clutter_removal: bool = True
+    window: str = (
+        "hann"  # range and Doppler windows: rectangular sidelobes (-13 dB) would be detected
+    )
 
 
 class PointCloudExtractor:
@@ -49,6 +52,8 @@ class PointCloudExtractor:
         self.e0 = pos[:, 1].min()
         self.na = max(self.p.n_azimuth, int(self.a.max()) + 1)
         self.ne = max(self.p.n_elevation if self.e.max() > 0 else 1, int(self.e.max()) + 1)
+        self.w_range = window(self.p.window, radar.n_samples)
+        self.w_doppler = window(self.p.window, radar.n_loops)[:, None, None]
         # TX slot of each virtual channel, for the TDM Doppler phase correction
         self.slot = np.repeat(np.arange(radar.n_tx), radar.n_rx)
 
@@ -58,9 +63,8 @@ class PointCloudExtractor:
         x = cube.reshape(r.n_loops, r.n_virtual, r.n_samples)
         if self.p.clutter_removal:
             x = x - x.mean(axis=0, keepdims=True)
-        rd = sfft.fftshift(
-            sfft.fft(sfft.fft(x, axis=-1, workers=WORKERS), axis=0, workers=WORKERS), axes=0
-        )
+        rng = sfft.fft(x * self.w_range, axis=-1, workers=WORKERS)
+        rd = sfft.fftshift(sfft.fft(rng * self.w_doppler, axis=0, workers=WORKERS), axes=0)
         power = (np.abs(rd) ** 2).sum(axis=1)
         cfar = ca_cfar_2d if self.p.method == "ca" else os_cfar_2d
         mask, noise = cfar(power, self.p.guard, self.p.train, 10 ** (self.p.threshold_db / 10))

@@ -349,12 +349,21 @@ def make_people(
     if bad:
         raise DriversError(f"unknown motion {bad[0]!r} (known: {', '.join(MOTIONS)})")
     x0, x1, y0, y1 = area
+    # each person keeps to a lane of the area, so paths never cross; lanes shuffle between attempts
+    lane = (y1 - y0) / n
+    if lane <= min_separation and n > 1:
+        raise DriversError(
+            f"the area is {y1 - y0:.1f} m wide: too narrow for {n} people {min_separation} m apart"
+        )
     for _attempt in range(200):
         people = []
+        order = rng.permutation(n)
         for i in range(n):
             motion = motions[i % len(motions)] if motions else str(rng.choice(MOTIONS))
             k = 6 if motion in ("walk", "turn") else 1
-            wp = np.column_stack([rng.uniform(x0, x1, k), rng.uniform(y0, y1, k)])
+            ly0 = y0 + order[i] * lane + (min_separation / 2 if n > 1 else 0)
+            ly1 = y0 + (order[i] + 1) * lane - (min_separation / 2 if n > 1 else 0)
+            wp = np.column_stack([rng.uniform(x0, x1, k), rng.uniform(ly0, ly1, k)])
             people.append(
                 Person(
                     body=Body.sample(rng),

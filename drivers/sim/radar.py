@@ -13,11 +13,12 @@ target's phase rotates positively from chirp to chirp.
 
 Amplitude follows the radar equation in voltage, ``a ∝ sqrt(σ)/(R_tx·R_rx)``, so received power
 falls as 1/R⁴. The sum over scatterers is a complex matrix product per block of chirps: the fast-time
-factor ``exp(j2π S τ0 n/fs)`` uses the delay to the array origin at the block's start (range moves
-less than a millimetre within a block); the carrier phase is exact per chirp and channel, and each
-channel's own delay enters the fast-time phase at mid-window, so array phases follow the centre
-frequency. Neglected: the sub-bin beat-frequency spread across a wide aperture (range migration,
-under one range bin even across the cascade's 86 half-wavelengths).
+factor ``exp(j2π S τ0 n/fs)`` uses the delay to the array origin at the middle of the block (by
+default the whole frame: recomputing it mid-frame would step the tone frequency and modulate the
+slow-time signal); the carrier phase is exact per chirp and channel, and each chirp's and channel's
+own delay enters the fast-time phase at mid-window, so Doppler and array phases are exact.
+Neglected: the sub-bin change of beat frequency during a frame (range walk, 0.7 bin at 1 m/s for
+HuPR's profile) and across a wide aperture.
 """
 
 from __future__ import annotations
@@ -38,9 +39,8 @@ class RadarSimParams:
 
     ref_amplitude: float = 4000.0  # amplitude of a 1 m² target at 1 m, per sample
     noise_std: float = 6.0  # receiver noise per I and Q component
-    loops_per_block: int = (
-        32  # chirp loops sharing one fast-time factor (range walk within it < 1 cm at 1 m/s)
-    )
+    # loops sharing one fast-time factor (default: the whole frame, see the module doc)
+    loops_per_block: int = 1024
     aspect_exponent: float = 1.0  # RCS ∝ cos(incidence)^p + diffuse
     diffuse: float = 0.25
 
@@ -153,7 +153,7 @@ def synthesize_frame(
         for l0 in range(0, L, p.loops_per_block):
             l1 = min(L, l0 + p.loops_per_block)
             tc = np.ascontiguousarray(t_chirp[l0:l1])  # (Lb, T)
-            x0 = pos + vel * tc[0, 0]
+            x0 = pos + vel * tc.mean()  # mid-block: the tone frequency is right on average
             tau0 = 2 * np.linalg.norm(x0, axis=1) / c0
             # cycles in float64 (f0·τ is ~10³ cycles), reduced mod 1 before the trigonometry. The
             # last term keeps the per-channel fast-time delay's phase at mid-window, so array phases
