@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "train": ("train", "train a pose model from a config (simulates its data when missing)"),
     "evaluate": ("evaluate", "MPJPE, PA-MPJPE, root error, PCK of a checkpoint on held-out data"),
+    "live": (
+        "live",
+        "skeletons in real time from (emulated) boards, with latency and drop counters",
+    ),
     "view": ("view", "draw a recording's frames with skeleton overlays (PNG/GIF, or a window)"),
     "demo": ("demo", "run the main job on the built-in simulator and write a report"),
 }

@@ -1,0 +1,6 @@
+"""Shipped checkpoints (trained on simulator recordings; see README for the command that made each)."""
+
+from pathlib import Path
+
+WEIGHTS = Path(__file__).resolve().parent
+RADARPOSE_LITE = WEIGHTS / "radarpose_lite.pt"
