@@ -149,7 +149,12 @@ def run_live(
 
 
 def emulated_board(
-    rig_name: str, seconds: float, seed: int = 0, people: int = 2, vanish_after: float | None = None
+    rig_name: str,
+    seconds: float,
+    seed: int = 0,
+    people: int = 2,
+    vanish_after: float | None = None,
+    repeat_for: float | None = None,
 ) -> tuple[Simulation, EmulatedBoard]:
     from drivers import load_rig
 
@@ -157,4 +162,4 @@ def emulated_board(
     sim = Simulation(
         rig, SimConfig(people=people, seconds=seconds, seed=seed, motions=["walk", "wave"])
     )
-    return sim, EmulatedBoard(sim, rig.sensors_of("radar"), vanish_after)
+    return sim, EmulatedBoard(sim, rig.sensors_of("radar"), vanish_after, repeat_for)
