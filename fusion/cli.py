@@ -22,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "simulate",
         "simulate people on a rig: raw radar ADC, LiDAR, cameras and ground truth",
     ),
+    "preprocess": (
+        "preprocess",
+        "raw radar to HuPR heatmaps, point clouds or micro-Doppler (resumable)",
+    ),
     "train": ("train", "train a pose model from a config (simulates its data when missing)"),
     "evaluate": ("evaluate", "MPJPE, PA-MPJPE, root error, PCK of a checkpoint on held-out data"),
     "live": (
