@@ -58,6 +58,7 @@ class DataConfig:
     train_seed: int = 1
     test_seed: int = 2
     val_fraction: float = bounded(0.1, ge=0, lt=1)
+    augment: bool = False  # mirror and gain augmentation of training samples
 
 
 @dataclass(frozen=True)

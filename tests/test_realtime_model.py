@@ -93,3 +93,23 @@ def test_resume_after_one_epoch_equals_uninterrupted(tmp_path: Path) -> None:
     ):
         assert torch.equal(va, vc), k
     assert (tmp_path / "a" / "log.csv").read_text().count("\n") == 3
+
+
+def test_mirror_augmentation_is_consistent_with_the_grid() -> None:
+    from fusion.data.cache import MIRROR, augment
+    from fusion.features import xy_to_grid
+
+    j = _people()
+    fh = np.zeros((8, 64, 64), np.float32)
+    g = xy_to_grid(j[0, 0], RADAR)
+    fh[:, int(round(g[0])), int(round(g[1]))] = 10.0  # a bright cell at the first person's root
+    rng = np.random.default_rng(0)
+    while True:  # draw until the mirror branch is taken
+        fh2, _, j2 = augment(fh, np.zeros((8, 64, 16), np.float32), j, rng)
+        if j2[0, 0, 1] == -j[0, 0, 1]:
+            break
+    g2 = xy_to_grid(j2[0, 0], RADAR)
+    cell = np.unravel_index(np.argmax(fh2[0]), fh2[0].shape)
+    assert cell == (int(round(g2[0])), int(round(g2[1])))
+    np.testing.assert_allclose(j2[0, 1], j[0, 4] * [1, -1, 1])  # right hip = mirrored left hip
+    assert sorted(MIRROR.tolist()) == list(range(15))

@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     )
     val_seqs = seqs[len(seqs) - n_val :]
     is_val = np.isin(full.sequence, val_seqs)
-    train_set = FeatureCacheDataset(train_path, radar, np.flatnonzero(~is_val))
+    train_set = FeatureCacheDataset(
+        train_path, radar, np.flatnonzero(~is_val), augment=cfg.data.augment, seed=cfg.optim.seed
+    )
     val_set = FeatureCacheDataset(train_path, radar, np.flatnonzero(is_val)) if n_val else None
     trainer = Trainer(
         cfg, build_model(cfg.model, **cfg.model_args), train_set, val_set, loss_fn, Path(args.out)

@@ -47,7 +47,12 @@ class FeatureCacheDataset(Dataset):
     """
 
     def __init__(
-        self, path: str | Path, radar: RadarConfig, indices: np.ndarray | None = None
+        self,
+        path: str | Path,
+        radar: RadarConfig,
+        indices: np.ndarray | None = None,
+        augment: bool = False,
+        seed: int = 0,
     ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
@@ -59,6 +64,8 @@ class FeatureCacheDataset(Dataset):
             self.sequence = f["sequence"][:]
         self.indices = np.arange(n) if indices is None else np.asarray(indices)
         self.radar = radar
+        self.augment = augment
+        self.seed = seed
         self._f: h5py.File | None = None
 
     def __len__(self) -> int:
@@ -68,11 +75,39 @@ class FeatureCacheDataset(Dataset):
         if self._f is None:
             self._f = h5py.File(self.path, "r")
         k = int(self.indices[i])
-        x = model_input(self._f["fh"][k], self._f["fv"][k])
+        fh, fv = self._f["fh"][k].astype(np.float32), self._f["fv"][k].astype(np.float32)
         j = self._f["joints"][k]
+        if self.augment:
+            fh, fv, j = augment(
+                fh, fv, j, np.random.default_rng((self.seed, k, torch.initial_seed() % (1 << 31)))
+            )
+        x = model_input(fh, fv)
         t = targets(j, self.radar)
         out = {k2: torch.from_numpy(v) for k2, v in t.items()}
         out["input"] = torch.from_numpy(x)
         out["joints"] = torch.from_numpy(j)
         out["sequence"] = torch.tensor(int(self.sequence[k]))
         return out
+
+
+# joint order after mirroring y: left and right swap (RT-Pose 15)
+MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 7, 8, 12, 13, 14, 9, 10, 11])
+
+
+def augment(
+    fh: np.ndarray, fv: np.ndarray, joints: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random mirror about the radar's x-z plane and a random receiver gain.
+
+    Mirroring maps direction cosine u to -u: azimuth index a to 62 - a on HuPR's grid (u = (a-31)/32),
+    and y to -y with left and right joints swapped; the vertical radar's height profiles are unchanged.
+    The gain is an offset in log-power, as a different RCS or receiver gain would give.
+    """
+    if rng.random() < 0.5:
+        m = np.empty_like(fh)
+        m[..., :63] = fh[..., 62::-1]
+        m[..., 63] = fh[..., :].min()
+        fh = m
+        joints = joints[:, MIRROR] * np.array([1.0, -1.0, 1.0], np.float32)
+    g = np.float32(rng.normal(0, 0.5))
+    return fh + g, fv + g, joints
