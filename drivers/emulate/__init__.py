@@ -1,0 +1,9 @@
+"""Board emulators: a TI demo behind pseudo-terminals, a DCA1000 on loopback UDP.
+
+Both run real protocols against the real driver code, inject faults on request, and talk to
+127.0.0.1 only. Every loop is bounded and stops by itself.
+"""
+
+from .tiboard import TiBoardEmulator, UartFaults, packets_from_arrays
+
+__all__ = ["TiBoardEmulator", "UartFaults", "packets_from_arrays"]
