@@ -4,6 +4,15 @@ Both run real protocols against the real driver code, inject faults on request, 
 127.0.0.1 only. Every loop is bounded and stops by itself.
 """
 
+from .dca import DcaEmulator, DcaFaults, apply_faults, packetize
 from .tiboard import TiBoardEmulator, UartFaults, packets_from_arrays
 
-__all__ = ["TiBoardEmulator", "UartFaults", "packets_from_arrays"]
+__all__ = [
+    "DcaEmulator",
+    "DcaFaults",
+    "TiBoardEmulator",
+    "UartFaults",
+    "apply_faults",
+    "packetize",
+    "packets_from_arrays",
+]
