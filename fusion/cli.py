@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("config", "show a radar, rig or model config with its derived quantities"),
     "inspect": ("inspect", "say what a file holds: format, streams, frames, drops"),
     "demo": ("demo", "run the main job on the built-in simulator and write a report"),
+    "capture": ("capture", "record a rig's live sensors (TI UART, DCA1000) into an HDF5 recording"),
 }
 
 

@@ -5,7 +5,7 @@ Both run real protocols against the real driver code, inject faults on request, 
 """
 
 from .dca import DcaEmulator, DcaFaults, apply_faults, packetize
-from .tiboard import TiBoardEmulator, UartFaults, packets_from_arrays
+from .tiboard import TiBoardEmulator, UartFaults, packets_from_arrays, synthetic_points
 
 __all__ = [
     "DcaEmulator",
@@ -15,4 +15,5 @@ __all__ = [
     "apply_faults",
     "packetize",
     "packets_from_arrays",
+    "synthetic_points",
 ]

@@ -88,6 +88,7 @@ class DcaEmulator:
         pace_s: float = 0.001,
         timeout: float = 30.0,
         version: tuple[int, int] = (2, 9),
+        rate_bps: float = 0.0,
     ) -> None:
         if data_addr[0] != LOOPBACK:
             raise DriversError("the DCA1000 emulator sends to 127.0.0.1 only")
@@ -97,6 +98,7 @@ class DcaEmulator:
         self.data_addr = data_addr
         self.pace_every, self.pace_s, self.timeout = pace_every, pace_s, timeout
         self.version = version
+        self.rate_bps = rate_bps  # bytes per second of payload (0 = as fast as pacing allows)
         self.commands: list[int] = []
         self._cfg = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._cfg.bind((LOOPBACK, 0))
@@ -159,6 +161,7 @@ class DcaEmulator:
             while not self._record.wait(0.05):
                 if self._stop.is_set() or time.monotonic() > end:
                     return
+            t0, sent = time.monotonic(), 0
             for n, item in enumerate(apply_faults(self.packets, self.faults)):
                 if self._stop.is_set() or not self._record.is_set():
                     return
@@ -168,6 +171,12 @@ class DcaEmulator:
                     time.sleep(item)
                     continue
                 self._data.sendto(item, self.data_addr)
+                sent += len(item) - 10
+                if self.rate_bps:
+                    ahead = sent / self.rate_bps - (time.monotonic() - t0)
+                    if ahead > 0.002:
+                        time.sleep(ahead)
+                    continue
                 if self.pace_every and n % self.pace_every == self.pace_every - 1:
                     time.sleep(self.pace_s)
         finally:
