@@ -210,3 +210,23 @@ def test_cli_without_board_times_out():
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_sdk1_xwr14xx_header_without_subframe():
+    """SDK 1.x xWR14xx demos send a 36-byte header (no subframe) and Q-format points."""
+    q = encode_points_q(np.array([[0.5, 1.25, -0.75]]), q=8)
+    tlv = struct.pack("<2I", 1, len(q)) + q
+    total = 36 + len(tlv)
+    total += (-total) % 32
+    head = MAGIC + struct.pack("<7I", 0x01020000, total, 0xA1443, 9, 0, 1, 1)
+    pkt_bytes = (head + tlv).ljust(total, b"\0")
+    p = UartStreamParser()
+    out = list(p.feed(pkt_bytes * 2, 0)) + list(p.finish())
+    assert [f.counter for f in out] == [9, 9] and out[1].flags & FrameFlag.DUPLICATE
+    np.testing.assert_allclose(out[0].data["points"][:, :3], [[0.5, 1.25, -0.75]])
+
+
+def test_spherical_points_si():
+    sph = np.array([[2.0, 0.1, -0.2, 0.5]], np.float32)  # range, azimuth, elevation, doppler
+    pkt = parse_packet(build_packet(1, [(1000, sph.tobytes())]))
+    np.testing.assert_array_equal(pkt.data["spherical_points"], sph)
