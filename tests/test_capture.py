@@ -80,7 +80,8 @@ def test_vanished_board_ends_capture_with_valid_file(tmp_path, capsys):
         _check_uart_stream(r, 6)
 
 
-def test_sigkill_keeps_flushed_frames(tmp_path):
+def _start_and_wait(tmp_path: Path, frames: int) -> tuple[subprocess.Popen, Path]:
+    """Start a capture subprocess; return once its status line reports ``frames`` frames."""
     rig = _rig(tmp_path, 'emulated_frames: "300"')
     out = tmp_path / "rec.h5"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -88,20 +89,35 @@ def test_sigkill_keeps_flushed_frames(tmp_path):
         [sys.executable, "-m", "fusion.cli", "capture", "--rig", str(rig), "--out", str(out)],
         env=env,
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    # wait until the status line reports at least 15 frames, then kill without warning
     buf = b""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
         buf += os.read(proc.stderr.fileno(), 4096)
         last = buf.split(b"\r")[-1].decode(errors="replace")
-        if "radar-a: " in last and int(last.split("radar-a: ")[1].split()[0]) >= 15:
+        if "radar-a: " in last and int(last.split("radar-a: ")[1].split()[0]) >= frames:
             break
+    return proc, out
+
+
+def test_ctrl_c_ends_cleanly(tmp_path):
+    proc, out = _start_and_wait(tmp_path, 5)
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and b"recording closed" in stdout
+    with RecordingReader(out) as r:
+        n = r.streams["radar-a"].frames
+        assert n >= 5
+        _check_uart_stream(r, n)
+
+
+def test_sigkill_keeps_flushed_frames(tmp_path):
+    # wait until the status line reports at least 15 frames, then kill without warning
+    proc, out = _start_and_wait(tmp_path, 15)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
-    proc.stderr.close()
+    proc.communicate(timeout=10)
     with RecordingReader(out) as r:
         n = r.streams["radar-a"].frames
         # at 10 fps a 1 s flush interval loses at most ~10 of the >= 15 frames
