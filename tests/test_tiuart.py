@@ -230,3 +230,15 @@ def test_spherical_points_si():
     sph = np.array([[2.0, 0.1, -0.2, 0.5]], np.float32)  # range, azimuth, elevation, doppler
     pkt = parse_packet(build_packet(1, [(1000, sph.tobytes())]))
     np.testing.assert_array_equal(pkt.data["spherical_points"], sph)
+
+
+def test_magic_word_inside_payload_is_not_a_packet_start():
+    """Point data that happens to contain the magic word must not cut the packet."""
+    fake = np.frombuffer(MAGIC + bytes(8), "<f4").reshape(1, 4)
+    pts = [np.zeros((2, 4), np.float32), np.concatenate([fake, fake]), np.ones((1, 4), np.float32)]
+    stream = b"".join(packets_from_arrays(pts))
+    p = UartStreamParser()
+    out = [f for i in range(0, len(stream), 7) for f in p.feed(stream[i : i + 7], 0)]
+    out += list(p.finish())
+    assert [f.counter for f in out] == [1, 2, 3] and p.stats.dropped == 0
+    assert bytes(out[1].data["points"].tobytes()) == pts[1].tobytes()

@@ -95,7 +95,11 @@ class UartStreamParser:
             h = parse_header(buf)
             nxt = buf.find(MAGIC, 8)
             # a magic word inside the declared packet is a truncation only if a header follows
-            while 0 <= nxt < h.total_bytes and not self._header_ok(nxt, h.version):
+            while 0 <= nxt < h.total_bytes:
+                if len(buf) < nxt + HEADER_BYTES and not final:
+                    return  # a magic word inside the packet: wait for what follows it
+                if self._header_ok(nxt, h.version):
+                    break
                 nxt = buf.find(MAGIC, nxt + 8)
             bad_len = not (h.header_bytes <= h.total_bytes <= MAX_PACKET_BYTES)
             if bad_len or (0 <= nxt < h.total_bytes):
@@ -123,7 +127,7 @@ class UartStreamParser:
 
     def _header_ok(self, at: int, version: int) -> bool:
         if len(self._buf) < at + HEADER_BYTES:
-            return True  # cannot tell yet: assume a packet starts there
+            return True  # end of stream: a cut-off header still marks a new packet
         h = parse_header(self._buf, at)
         return h.version == version and h.header_bytes <= h.total_bytes <= MAX_PACKET_BYTES
 
