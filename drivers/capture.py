@@ -13,7 +13,12 @@ second, so a killed capture loses at most its last second. Sensors are opened fr
 ``config_port`` (4096), ``fpga_ip`` (192.168.33.180), ``payload_bytes`` (1456),
 ``idle_timeout`` (s, default 2), ``rcvbuf`` (bytes, default 33554432; see net.core.rmem_max).
 
-Any transport: ``emulated: "true"`` starts a built-in board emulator (pty TI board or loopback
+``transport: file`` (LiDAR, camera; stamped when each frame is read): ``path`` (LiDAR: a folder
+of .pcd/.ply, one per frame; camera: an image folder or a video file) or, for a camera,
+``device`` (an OpenCV camera index or URL; needs the ``opencv`` extra). Images must match the
+rig's camera ``width``/``height``.
+
+Radar transports: ``emulated: "true"`` starts a built-in board emulator (pty TI board or loopback
 DCA1000) instead of opening hardware, with ``emulated_frames`` (default 100) frames at the
 radar's frame rate — for demos and tests without hardware; the stream ends after them.
 ``emulated_fault: vanish`` makes the emulated board disappear halfway.
@@ -158,9 +163,47 @@ def _dca(name: str, s: SensorConfig, rig: Rig) -> OpenSensor:
     return OpenSensor(name, src, spec, cleanup)
 
 
+def _file(name: str, s: SensorConfig, rig: Rig) -> OpenSensor:
+    from .filesources import ImageFolder, OpenCVCamera, PointCloudFolder, VideoFile
+
+    path = s.options.get("path")
+    if path is not None and not Path(path).is_absolute():
+        path = str(Path(rig.source).parent / path)
+    src: Source
+    if s.kind == "lidar":
+        if path is None:
+            raise DriversError(
+                f"sensors.{name}.options.path: a folder of .pcd/.ply files is needed"
+            )
+        src = PointCloudFolder(path, name)
+        spec = StreamSpec(
+            "lidar",
+            ragged={"points": (4, np.dtype(np.float32))},
+            fields=("x", "y", "z", "intensity"),
+        )
+    elif s.kind == "camera":
+        assert s.camera is not None
+        if "device" in s.options:
+            dev = s.options["device"]
+            src = OpenCVCamera(int(dev) if dev.isdigit() else dev, name)
+        elif path is None:
+            raise DriversError(f"sensors.{name}.options: give 'path' (images or video) or 'device'")
+        elif Path(path).is_dir():
+            src = ImageFolder(path, name)
+        else:
+            src = VideoFile(path, name)
+        shape = (s.camera.height, s.camera.width, 3)
+        spec = StreamSpec("image", fixed={"image": (shape, np.dtype(np.uint8))})
+    else:
+        raise DriversError(f"sensors.{name}: transport 'file' for radars is replay, not capture")
+    spec.attrs["transport"] = "file"
+    return OpenSensor(name, src, spec, [src.close])
+
+
 OPENERS: dict[str, Callable[[str, SensorConfig, Rig], OpenSensor]] = {
     "uart": _uart,
     "dca1000": _dca,
+    "file": _file,
 }
 
 
@@ -172,6 +215,8 @@ def open_sensors(rig: Rig, only: list[str] | None = None) -> list[OpenSensor]:
             if only and name not in only:
                 continue
             opener = OPENERS.get(s.transport)
+            if s.kind == "radar" and s.transport == "file":
+                opener = None
             if opener is None:
                 if only:
                     raise DriversError(

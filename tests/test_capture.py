@@ -123,3 +123,39 @@ def test_sigkill_keeps_flushed_frames(tmp_path):
         # at 10 fps a 1 s flush interval loses at most ~10 of the >= 15 frames
         assert n >= 4
         _check_uart_stream(r, n)
+
+
+def test_capture_with_lidar_and_camera_folders(tmp_path, capsys):
+    import imageio.v3 as iio
+
+    (tmp_path / "scans").mkdir()
+    (tmp_path / "imgs").mkdir()
+    for i in range(3):
+        (tmp_path / "scans" / f"{i}.ply").write_text(
+            "ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\n"
+            f"property float z\nend_header\n{i} 1 2\n"
+        )
+        iio.imwrite(tmp_path / "imgs" / f"{i}.png", np.full((4, 6, 3), i, np.uint8))
+    rig = _rig(tmp_path, 'emulated_frames: "3"')
+    rig.write_text(
+        rig.read_text()
+        + """  lidar:
+    kind: lidar
+    lidar: {}
+    transport: file
+    options: {path: scans}
+  camera:
+    kind: camera
+    camera: {width: 6, height: 4, fx: 5.0, fy: 5.0}
+    transport: file
+    options: {path: imgs}
+"""
+    )
+    out = tmp_path / "rec.h5"
+    assert main(["capture", "--rig", str(rig), "--out", str(out)]) == 0
+    with RecordingReader(out) as r:
+        _check_uart_stream(r, 3)
+        np.testing.assert_array_equal(r.read("lidar", "points")[:, 0], [0, 1, 2])
+        img = r.read("camera", "image")
+        assert img.shape == (3, 4, 6, 3) and list(img[:, 0, 0, 0]) == [0, 1, 2]
+        assert (np.diff(r.stamps("camera")) >= 0).all()
