@@ -109,6 +109,64 @@ def _radar_config(p: Path) -> Report | None:
     )
 
 
+def _ti_uart_dump(p: Path) -> Report | None:
+    if p.is_dir() or p.suffix.lower() not in (".dat", ".bin"):
+        return None
+    from .tiuart.packet import MAGIC
+
+    with p.open("rb") as f:
+        if MAGIC not in f.read(1 << 16):
+            return None
+    from .tiuart.source import UartFileSource
+
+    with UartFileSource(p) as src:
+        first = last = None
+        for fr in src.frames():
+            first = fr.counter if first is None else first
+            last = fr.counter
+        c = src.parser.counters
+    details: dict[str, object] = {k: v for k, v in c.as_dict().items() if v}
+    if first is not None:
+        details["frame_numbers"] = f"{first}..{last}"
+    rep = Report("ti-mmwave-uart-dump", str(p), details={"bytes": src.stats.bytes})
+    rep.streams.append(
+        StreamReport("radar", "radar_tlv", src.stats.frames, src.stats.dropped, details=details)
+    )
+    rep.warnings += src.stats.warnings
+    return rep
+
+
+def _dca_raw(p: Path) -> Report | None:
+    import re
+
+    if p.is_dir() or not re.search(r"_Raw_\d+\.bin$", p.name):
+        return None
+    from .dca1000.protocol import decode_data_header
+    from .dca1000.rawfile import DcaRawFile
+
+    # the frame size is not in the file: report packets, losses and the byte total
+    src = DcaRawFile(p, frame_bytes=2)
+    seqs = [decode_data_header(r)[0] for r in src._records()]
+    uniq = set(seqs)
+    lost = (max(uniq) - min(uniq) + 1 - len(uniq)) if uniq else 0
+    rep = Report(
+        "dca1000-raw",
+        str(p),
+        details={
+            "files": len(src.paths),
+            "packets": len(seqs),
+            "payload_bytes": src.payload_bytes,
+            "lost_packets": lost,
+            "duplicate_packets": len(seqs) - len(uniq),
+        },
+    )
+    if lost:
+        rep.warnings.append(f"{lost} packets lost: the frames they touch will be zero-filled")
+    return rep
+
+
 def _load_builtin() -> None:
     register("hdf5-recording", _recording)
     register("ti-cfg", _radar_config)
+    register("dca1000-raw", _dca_raw)
+    register("ti-uart-dump", _ti_uart_dump)
