@@ -30,21 +30,40 @@ class EmulatedBoard:
     """Pre-synthesised radar frames of a rig replayed at their stamps' pace (a Source)."""
 
     def __init__(
-        self, sim: Simulation, sensors: list[str], vanish_after: float | None = None
+        self,
+        sim: Simulation,
+        sensors: list[str],
+        vanish_after: float | None = None,
+        repeat_for: float | None = None,
     ) -> None:
         self.name = f"emulated:{sim.rig.name}"
         self.stats = SourceStats()
         self.frames_ = list(sim.frames(sensors))
         self.vanish_after = vanish_after
+        self.repeat_for = repeat_for  # loop the clip, with fresh stamps and counters, this long (s)
+        self.clip_ns = int(round(sim.cfg.seconds * 1e9))
+
+    def _schedule(self) -> Iterator[Frame]:
+        if self.repeat_for is None:
+            yield from self.frames_
+            return
+        first = self.frames_[0].stamp_ns
+        for loop in range(1_000_000):
+            for f in self.frames_:
+                shift = loop * self.clip_ns
+                if (f.stamp_ns + shift - first) / 1e9 > self.repeat_for:
+                    return
+                counter = f.counter + loop * len(self.frames_)
+                yield Frame(f.sensor, f.kind, f.stamp_ns + shift, counter, f.data, f.flags)
 
     def frames(self) -> Iterator[Frame]:
         t0 = time.monotonic()
         first = self.frames_[0].stamp_ns if self.frames_ else 0
-        for f in self.frames_:
+        for f in self._schedule():
             due = (f.stamp_ns - first) / 1e9
             if self.vanish_after is not None and due > self.vanish_after:
                 raise DriversError(
-                    f"{self.name}: the board stopped sending (no data for {1.0:.1f} s); check its power and cable"
+                    f"{self.name}: the board stopped sending; check its power and cable"
                 )
             wait = due - (time.monotonic() - t0)
             if wait > 0:

@@ -21,9 +21,10 @@ pytestmark = pytest.mark.skipif(not RADARPOSE_LITE.is_file(), reason="shipped we
 def test_demo_chain_finds_people_where_they_are(tmp_path: Path) -> None:
     r = run_demo(tmp_path, seconds=2.0, seed=11, rtpose=False, quiet=True)
     m = r["metrics"]
-    # looser than the README's held-out figures: a 2 s scene is a small sample
+    # the README states 154 mm MPJPE and 105 mm root error held out; a 2 s scene with a waving
+    # person is a small, hard sample, so allow 1.5x
     assert m["detection_recall"] >= 0.6
-    assert m["mpjpe_mm"] < 160 and m["root_error_mm"] < 250
+    assert m["mpjpe_mm"] < 1.5 * 154 and m["root_error_mm"] < 1.5 * 105
     for name in ("strip.png", "skeletons_3d.png", "demo.gif", "report.json"):
         assert (tmp_path / name).stat().st_size > 1000
     assert set(r["timing_ms"]) >= {"adc_unpack", "heatmaps", "model", "total", "simulate_boards"}
