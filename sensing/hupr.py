@@ -7,8 +7,9 @@ an 8-point elevation FFT on azimuth columns 2..5 only, a 64-point azimuth FFT on
 bins 94 down to 31, the Doppler spectrum shifted with bins 24..39 kept, and azimuth and elevation
 shifted then flipped.
 
-The implementation prunes the angle FFTs: only 8 + 4 of the 512 angle inputs are non-zero, so each
-output is a short sum computed as a small matrix product, after cropping range and Doppler first.
+The implementation prunes the angle FFTs: only 8 + 4 of the 512 angle inputs are non-zero, so the
+whole angle step is one constant (12, 512) matrix applied after cropping range and Doppler first,
+which also writes the output in its final order.
 """
 
 from __future__ import annotations
@@ -76,26 +77,31 @@ class HuprHeatmapper:
         self.doppler_dft = _dft(np.arange(64), 64)[:, self.doppler_bins].astype(
             np.complex64
         )  # (64, 16)
+        # The whole angle step (placement, elevation FFT on columns 2..5, azimuth FFT, shifts and
+        # flips) is linear in the 12 channels: one constant (12, 64·8) matrix in the output order.
+        M = np.zeros((radar.n_virtual, N_AZ, N_EL), np.complex64)
+        for k, ch in enumerate(self.row0):
+            for e in range(N_EL):
+                if self.el_is_zero[e]:
+                    M[ch, :, e] = self.W0[k]
+                elif 2 <= k <= 5:  # only these columns had an elevation FFT
+                    M[ch, :, e] = self.Wmid[k - 2]
+        for k, ch in enumerate(self.row1):
+            for e in range(N_EL):
+                M[ch, :, e] = self.Wmid[k] * (1 if self.el_is_zero[e] else self.w_e[e])
+        self.angle = M.reshape(radar.n_virtual, N_AZ * N_EL)
 
     def __call__(self, cube: np.ndarray, *, check: bool = True) -> np.ndarray:
         """Frame ``(64 loops, 3 tx, 4 rx, 256 samples)`` → complex64 ``(16, 64, 64, 8)`` (Doppler, range, azimuth, elevation)."""
         if check:
             cube = check_cube(cube, self.radar)
         ch = cube.reshape(64, -1, 256)  # (loops, virtual channel, samples)
-        ch = ch - ch.mean(axis=0, keepdims=True)
         rng = sfft.fft(ch, axis=-1, workers=WORKERS)[..., RANGE_BINS]  # (64 loops, 12, 64 range)
+        rng -= rng.mean(axis=0, keepdims=True)  # clutter removal commutes with the range FFT
         # Doppler: only 16 of 64 bins survive, a (16, 64) DFT over loops is cheaper than FFT + crop
         dop = np.tensordot(self.doppler_dft.T, rng, axes=(1, 0))  # (16, 12, 64 range)
-        r0 = dop[:, self.row0].transpose(0, 2, 1)  # (16, 64 range, 8)
-        r1 = dop[:, self.row1].transpose(0, 2, 1)  # (16, 64 range, 4)
-        p0 = r0 @ self.W0  # row 0, all 8 columns  (16, 64, 64 az)
-        pmid = r0[..., 2:6] @ self.Wmid  # row 0, columns 2..5 only
-        p1 = r1 @ self.Wmid  # row 1
-        out = np.empty((N_DOPPLER_KEPT, 64, N_AZ, N_EL), np.complex64)
-        for e in range(N_EL):
-            # elevation bin 0 sums everything; other bins only see the columns that had an elevation FFT
-            out[..., e] = (p0 + p1) if self.el_is_zero[e] else (pmid + self.w_e[e] * p1)
-        return out
+        x = dop.transpose(0, 2, 1).reshape(-1, dop.shape[1])  # (16·64, 12)
+        return (x @ self.angle).reshape(N_DOPPLER_KEPT, 64, N_AZ, N_EL)
 
 
 def hupr_heatmap(cube: np.ndarray, radar: RadarConfig) -> np.ndarray:
