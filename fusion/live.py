@@ -81,6 +81,7 @@ class LiveStats:
     dropped: int = 0
     max_backlog: int = 0
     latency_s: list[float] = field(default_factory=list)
+    pair_wait_s: list[float] = field(default_factory=list)
     error: str = ""
 
 
@@ -141,7 +142,10 @@ def run_live(
                 continue
             (fh, ah), (fv, av) = pending.pop(pipe.h), pending.pop(pipe.v)
             people: list[Person3D] = pipe.process(fh.data["adc"], fv.data["adc"])
-            stats.latency_s.append(time.perf_counter() - min(ah, av))
+            # from the frame that completes the pair; the wait for the other radar is the rig's own
+            # frame offset between its unsynchronised radars, reported separately
+            stats.latency_s.append(time.perf_counter() - max(ah, av))
+            stats.pair_wait_s.append(abs(ah - av))
             stats.processed += 1
             if writer is not None:
                 rows = np.array(
