@@ -21,7 +21,10 @@ rig's camera ``width``/``height``.
 Radar transports: ``emulated: "true"`` starts a built-in board emulator (pty TI board or loopback
 DCA1000) instead of opening hardware, with ``emulated_frames`` (default 100) frames at the
 radar's frame rate — for demos and tests without hardware; the stream ends after them.
-``emulated_fault: vanish`` makes the emulated board disappear halfway.
+``emulated_fault: vanish`` makes the emulated board disappear halfway. The emulated boards replay
+the simulator (``emulated_people``, default 2, ``emulated_seed``, default 0): a DCA1000 streams the
+simulated ADC words, a TI board the simulated on-chip detections and range profile;
+``emulated_source: synthetic`` sends cheap fixed stand-in data instead.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +43,7 @@ import numpy as np
 from .errors import DriversError
 from .recording import RecordingWriter, StreamSpec
 from .rig import Rig, SensorConfig
-from .source import Frame, Source
+from .source import Frame, Source, SourceStats
 
 
 @dataclass
@@ -61,6 +64,46 @@ def _flag(s: SensorConfig, key: str) -> bool:
     return s.options.get(key, "false").strip().lower() in ("1", "true", "yes")
 
 
+_SIMS: dict[tuple[str, int, int, float], object] = {}
+_FEEDS: dict[tuple[int, str], list] = {}
+
+
+def _emulated_feed(rig: Rig, name: str, n: int) -> list:
+    """The simulated ADC frames (DCA1000) or TLV packets (TI demo) an emulated radar sends,
+    synthesised once; :func:`open_sensors` makes them all before any board starts streaming."""
+    key = (id(rig), name)
+    if key not in _FEEDS:
+        from .emulate import sim_adc_frames, sim_tlv_packets
+
+        s = rig.config.sensors[name]
+        sim = _emulation_sim(rig, s, n)
+        _FEEDS[key] = (
+            sim_adc_frames(sim, name, n)
+            if s.transport == "dca1000"
+            else sim_tlv_packets(sim, name, n).packets
+        )
+    return _FEEDS[key]
+
+
+def _emulation_sim(rig: Rig, s: SensorConfig, n: int):  # noqa: ANN202 - drivers.sim.Simulation
+    """One simulation per rig and seed, shared by its emulated boards so they see the same people."""
+    from .sim import SimConfig, Simulation
+
+    people, seed = int(_opt(s, "emulated_people", "2")), int(_opt(s, "emulated_seed", "0"))
+    # long enough for every emulated radar of the rig, so all of them share this one simulation
+    longest = max(
+        int(_opt(rig.config.sensors[r], "emulated_frames", "100")) for r in rig.sensors_of("radar")
+    )
+    seconds = max(rig.radars[r].frame_period for r in rig.sensors_of("radar")) * (
+        max(n, longest) + 1
+    )
+    key = (rig.text, people, seed, seconds)
+    if key not in _SIMS:
+        _SIMS.clear()  # one rig at a time; frames hold no reference back
+        _SIMS[key] = Simulation(rig, SimConfig(people=people, seconds=seconds, seed=seed))
+    return _SIMS[key]
+
+
 def _uart(name: str, s: SensorConfig, rig: Rig) -> OpenSensor:
     from .tiuart import UartSource
 
@@ -77,8 +120,12 @@ def _uart(name: str, s: SensorConfig, rig: Rig) -> OpenSensor:
         n = int(_opt(s, "emulated_frames", "100"))
         period = rig.radars[name].frame_period
         vanish = n // 2 if _opt(s, "emulated_fault", "") == "vanish" else None
+        if _opt(s, "emulated_source", "sim") == "sim":
+            packets = _emulated_feed(rig, name, n)
+        else:
+            packets = packets_from_arrays([synthetic_points(i) for i in range(n)])
         emu = TiBoardEmulator(
-            packets_from_arrays([synthetic_points(i) for i in range(n)]),
+            packets,
             UartFaults(vanish_after=vanish),
             rate_hz=1.0 / period,
             timeout=n * period + 30,
@@ -135,9 +182,12 @@ def _dca(name: str, s: SensorConfig, rig: Rig) -> OpenSensor:
             from .emulate import DcaEmulator
 
             n = int(_opt(s, "emulated_frames", "100"))
-            rng = np.random.default_rng(0)
-            frames = [rng.integers(-2000, 2000, words, dtype=np.int16) for _ in range(min(n, 4))]
-            frames = [frames[i % len(frames)] for i in range(n)]
+            if _opt(s, "emulated_source", "sim") == "sim":
+                frames = _emulated_feed(rig, name, n)
+            else:  # fixed pseudo-random words: cheap, for protocol tests
+                rng = np.random.default_rng(0)
+                frames = [rng.integers(-2000, 2000, words, np.int16) for _ in range(min(n, 4))]
+                frames = [frames[i % len(frames)] for i in range(n)]
             emu = DcaEmulator(
                 frames,
                 src.receiver.addr,
@@ -210,6 +260,17 @@ OPENERS: dict[str, Callable[[str, SensorConfig, Rig], OpenSensor]] = {
 def open_sensors(rig: Rig, only: list[str] | None = None) -> list[OpenSensor]:
     """Open every capturable sensor of ``rig`` (or those named in ``only``)."""
     out: list[OpenSensor] = []
+    emulated = [
+        n
+        for n, s in rig.config.sensors.items()
+        if s.kind == "radar"
+        and s.transport in ("dca1000", "uart")
+        and _flag(s, "emulated")
+        and _opt(s, "emulated_source", "sim") == "sim"
+        and (not only or n in only)
+    ]
+    for n in emulated:  # synthesise first, so no board streams while another is being made
+        _emulated_feed(rig, n, int(_opt(rig.config.sensors[n], "emulated_frames", "100")))
     try:
         for name, s in rig.config.sensors.items():
             if only and name not in only:
@@ -230,11 +291,76 @@ def open_sensors(rig: Rig, only: list[str] | None = None) -> list[OpenSensor]:
             for c in o.cleanup:
                 c()
         raise
+    finally:
+        _FEEDS.clear()
     if not out:
         raise DriversError(
             f"rig {rig.name!r} has no sensor with a live transport ({', '.join(OPENERS)})"
         )
     return out
+
+
+class LiveSensors:
+    """Every opened sensor of a rig as one :class:`~drivers.source.Source`, frames in arrival order.
+
+    One reader thread per sensor, as :func:`capture` does. Frame stamps are host wall-clock
+    arrival times (``time.time_ns``), so ``wall_clock_stamps`` is true. A sensor that fails ends
+    the stream with a DriversError naming it; sensors that end normally just stop contributing.
+    """
+
+    wall_clock_stamps = True
+
+    def __init__(self, rig: Rig, sensors: list[str] | None = None, queue_size: int = 256) -> None:
+        self.name = f"live:{rig.name}"
+        self.stats = SourceStats()
+        self.opened = open_sensors(rig, sensors)
+        self._q: queue.Queue[tuple[str, Frame | None, str | None]] = queue.Queue(queue_size)
+        self._stop = threading.Event()
+
+    def _pump(self, o: OpenSensor) -> None:
+        try:
+            for fr in o.source.frames():
+                while not self._stop.is_set():
+                    try:
+                        self._q.put((o.name, fr, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if self._stop.is_set():
+                    return
+            self._q.put((o.name, None, None))
+        except Exception as exc:  # noqa: BLE001 - becomes the stream's end reason
+            self._q.put((o.name, None, str(exc) or type(exc).__name__))
+
+    def frames(self) -> Iterator[Frame]:
+        for o in self.opened:
+            threading.Thread(target=self._pump, args=(o,), daemon=True).start()
+        by_name = {o.name: o for o in self.opened}
+        while not all(o.ended for o in self.opened):
+            name, fr, err = self._q.get()
+            if fr is None:
+                by_name[name].ended = True
+                if err:
+                    raise DriversError(err if err.startswith(f"{name}:") else f"{name}: {err}")
+                continue
+            self.stats.frames += 1
+            yield fr
+
+    def close(self) -> None:
+        self._stop.set()
+        for o in self.opened:
+            for c in o.cleanup:
+                with contextlib.suppress(Exception):
+                    c()
+        for o in self.opened:
+            self.stats.dropped += o.source.stats.dropped
+            self.stats.flagged += o.source.stats.flagged
+
+    def __enter__(self) -> LiveSensors:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _store(frame: Frame) -> Frame:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drivers import DriversError, Frame, RecordingWriter, SourceStats, StreamSpec
+from drivers import DriversError, Frame, RecordingWriter, Source, SourceStats, StreamSpec
 from drivers.sim import SimConfig, Simulation
 
 from .pipeline import HuprPipeline
@@ -87,13 +87,19 @@ class LiveStats:
 
 def run_live(
     pipe: HuprPipeline,
-    source: EmulatedBoard,
+    source: Source,
     *,
     record: Path | None = None,
     status: bool = True,
     queue_size: int = 8,
 ) -> LiveStats:
-    """Run until the source ends or fails; returns counts and per-frame latency (arrival → skeletons)."""
+    """Run until the source ends or fails; returns counts and per-frame latency (arrival → skeletons).
+
+    Arrival is the frame's stamp when the source stamps host wall-clock time on arrival
+    (``wall_clock_stamps``, e.g. DCA1000 frames stamped at their last UDP packet), so latency is
+    bytes in → skeletons out; otherwise the moment the reader thread received the frame.
+    """
+    wall = bool(getattr(source, "wall_clock_stamps", False))
     q: queue.Queue[tuple[Frame, float] | None] = queue.Queue()
     stats = LiveStats()
     stop = threading.Event()
@@ -103,7 +109,7 @@ def run_live(
             for f in source.frames():
                 if stop.is_set():
                     break
-                q.put((f, time.perf_counter()))
+                q.put((f, f.stamp_ns / 1e9 if wall else time.time()))
                 while q.qsize() > queue_size:  # inference is behind: drop the oldest, count it
                     try:
                         q.get_nowait()
@@ -137,6 +143,8 @@ def run_live(
                 break
             stats.max_backlog = max(stats.max_backlog, q.qsize())
             f, arrived = item
+            if f.kind != "radar_adc":
+                continue
             pending[f.sensor] = (f, arrived)
             if pipe.h not in pending or pipe.v not in pending:
                 continue
@@ -144,7 +152,7 @@ def run_live(
             people: list[Person3D] = pipe.process(fh.data["adc"], fv.data["adc"])
             # from the frame that completes the pair; the wait for the other radar is the rig's own
             # frame offset between its unsynchronised radars, reported separately
-            stats.latency_s.append(time.perf_counter() - max(ah, av))
+            stats.latency_s.append(time.time() - max(ah, av))
             stats.pair_wait_s.append(abs(ah - av))
             stats.processed += 1
             if writer is not None:
@@ -160,7 +168,8 @@ def run_live(
                 t = pipe.timer.summary_ms()
                 sys.stderr.write(
                     f"\rframes {stats.processed}  people {len(people)}  latency p50 {np.median(lat):.0f} ms  "
-                    f"heatmaps {t['heatmaps']['mean']:.0f} ms  model {t['model']['mean']:.0f} ms  dropped {stats.dropped}  backlog {q.qsize()}   "
+                    f"heatmaps {t['heatmaps']['mean']:.0f} ms  model {t['model']['mean']:.0f} ms  dropped {stats.dropped}  "
+                    f"lost in transport {source.stats.dropped}  backlog {q.qsize()}   "
                 )
     finally:
         stop.set()

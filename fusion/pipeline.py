@@ -54,11 +54,19 @@ class HuprPipeline:
         calibration: Calibration | None = None,
         threshold: float = 0.3,
         torch_threads: int | None = 1,
+        blas_threads: int | None = 1,
     ) -> None:
         """``torch_threads`` sets torch's intra-op threads (process-wide): at batch 1 one thread is
-        4x faster here than two, whose OpenMP pool contends with the FFT and Numba workers."""
+        4x faster here than two, whose OpenMP pool contends with the FFT and Numba workers.
+        ``blas_threads`` caps OpenBLAS (process-wide): its idle workers busy-wait ~0.1 s after each
+        call, so at 10 frames/s the small angle-matrix products kept a core spinning (measured:
+        17 s CPU per 15 s of live run, 2 s with one BLAS thread)."""
         if torch_threads is not None:
             torch.set_num_threads(torch_threads)
+        if blas_threads is not None:
+            from threadpoolctl import threadpool_limits
+
+            self._blas_limit = threadpool_limits(blas_threads, user_api="blas")
         radars = rig.sensors_of("radar")
         if len(radars) != 2:
             raise FusionError(

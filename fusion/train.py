@@ -55,6 +55,8 @@ class DataConfig:
     train_sequences: int = bounded(40, gt=0)
     test_sequences: int = bounded(8, gt=0)
     seconds: float = bounded(12.0, gt=0)
+    # shorter training sequences buy more people, motions and places for the same simulation time
+    train_seconds: float | None = None  # default: ``seconds``
     train_seed: int = 1
     test_seed: int = 2
     val_fraction: float = bounded(0.1, ge=0, lt=1)

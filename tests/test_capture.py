@@ -42,6 +42,10 @@ sensors:
     return p
 
 
+def _synthetic(opts: str) -> str:
+    return opts + ', emulated_source: "synthetic"'
+
+
 def _check_uart_stream(r: RecordingReader, n: int) -> None:
     assert r.streams["radar-a"].frames == n
     for i, f in enumerate(r.frames("radar-a")):
@@ -53,7 +57,7 @@ def _check_uart_stream(r: RecordingReader, n: int) -> None:
 
 
 def test_capture_uart_and_dca(tmp_path, capsys):
-    rig = _rig(tmp_path, 'emulated_frames: "8"', 'emulated_frames: "6"')
+    rig = _rig(tmp_path, _synthetic('emulated_frames: "8"'), _synthetic('emulated_frames: "6"'))
     out = tmp_path / "rec.h5"
     assert main(["capture", "--rig", str(rig), "--out", str(out)]) == 0
     text = capsys.readouterr()
@@ -70,8 +74,44 @@ def test_capture_uart_and_dca(tmp_path, capsys):
         np.testing.assert_array_equal(adc[0], first)
 
 
+def test_emulated_boards_replay_the_simulation(tmp_path, capsys):
+    """Captured points, SNR, range profiles and ADC words equal the simulator truth fed in."""
+    from drivers import load_rig
+    from drivers.emulate import sim_adc_frames, sim_tlv_packets
+    from drivers.sim import SimConfig, Simulation
+
+    rig_path = _rig(tmp_path, 'emulated_frames: "4"', 'emulated_frames: "3"')
+    out = tmp_path / "rec.h5"
+    assert main(["capture", "--rig", str(rig_path), "--out", str(out)]) == 0
+    assert "radar-a: 4 frames, 0 dropped" in capsys.readouterr().out
+    # the same simulation, built independently of the capture code
+    rig = load_rig(rig_path)
+    period = max(rig.radars[r].frame_period for r in rig.sensors_of("radar"))
+    sim = Simulation(rig, SimConfig(people=2, seconds=period * 5, seed=0))
+    feed = sim_tlv_packets(sim, "radar-a", 4)
+    words = sim_adc_frames(sim, "radar-b", 3)
+    with RecordingReader(out) as r:
+        for i, f in enumerate(r.frames("radar-a")):
+            pts = feed.points[i]
+            assert len(pts) > 5  # people are in view
+            np.testing.assert_array_equal(f.data["points"], pts)
+            pkt = parse_packet(f.data["packet"].reshape(-1).tobytes())
+            np.testing.assert_allclose(pkt.data["snr_db"], feed.snr_db[i], atol=1e-4)
+            np.testing.assert_allclose(
+                pkt.data["range_profile_db"], feed.range_profiles_db[i], atol=1e-3
+            )
+        adc = r.read("radar-b", "adc")
+        np.testing.assert_array_equal(adc, np.stack(words))
+    # the detections are where the people are: within a body's reach of a true joint
+    from drivers.transforms import apply, invert
+
+    j = apply(invert(sim.T_ref["radar-a"]), sim.joints(float(sim.frame_times("radar-a")[0])))
+    d = np.linalg.norm(feed.points[0][:, None, :3] - j.reshape(-1, 3)[None], axis=-1).min(axis=1)
+    assert np.all(d < 0.35)
+
+
 def test_vanished_board_ends_capture_with_valid_file(tmp_path, capsys):
-    rig = _rig(tmp_path, 'emulated_frames: "10", emulated_fault: "vanish"')
+    rig = _rig(tmp_path, _synthetic('emulated_frames: "10", emulated_fault: "vanish"'))
     out = tmp_path / "rec.h5"
     assert main(["capture", "--rig", str(rig), "--out", str(out)]) == 2
     err = capsys.readouterr().err
@@ -82,7 +122,7 @@ def test_vanished_board_ends_capture_with_valid_file(tmp_path, capsys):
 
 def _start_and_wait(tmp_path: Path, frames: int) -> tuple[subprocess.Popen, Path]:
     """Start a capture subprocess; return once its status line reports ``frames`` frames."""
-    rig = _rig(tmp_path, 'emulated_frames: "300"')
+    rig = _rig(tmp_path, _synthetic('emulated_frames: "300"'))
     out = tmp_path / "rec.h5"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
@@ -136,7 +176,7 @@ def test_capture_with_lidar_and_camera_folders(tmp_path, capsys):
             f"property float z\nend_header\n{i} 1 2\n"
         )
         iio.imwrite(tmp_path / "imgs" / f"{i}.png", np.full((4, 6, 3), i, np.uint8))
-    rig = _rig(tmp_path, 'emulated_frames: "3"')
+    rig = _rig(tmp_path, _synthetic('emulated_frames: "3"'))
     rig.write_text(
         rig.read_text()
         + """  lidar:

@@ -157,6 +157,35 @@ class Simulation:
             radar, P, V, np.concatenate(rcs), N, params=self.cfg.radar, rng=self.rng
         )
 
+    def radar_points(self, sensor: str, t: float, max_points: int = 64) -> np.ndarray:
+        """The people's scatterers as an on-chip detector ideally reports them: float32
+        ``(M, 5)`` x, y, z (m, radar frame), radial velocity (m/s, positive away), SNR (dB).
+
+        Stands in for the TI demo's point cloud when the UART emulator replays a simulation: only
+        surfaces facing the radar, within its field of view, strongest ``max_points`` first.
+        """
+        radar = self.rig.radars[sensor]
+        if not self.people:
+            return np.zeros((0, 5), np.float32)
+        dt = max(radar.active_time, 1e-3)
+        j0, j1 = self.joints(t), self.joints(t + dt)
+        T = invert(self.T_ref[sensor])
+        rows = []
+        for p, sc in enumerate(self.scatterers):
+            x0, n0 = scatterer_positions(j0[p], sc)
+            x1, _ = scatterer_positions(j1[p], sc)
+            P, N = apply(T, x0), n0 @ T[:3, :3].T
+            V = (apply(T, x1) - P) / dt
+            r = np.linalg.norm(P, axis=1)
+            u = P / r[:, None]
+            facing = np.einsum("ij,ij->i", N, -u)
+            ok = (facing > 0) & (P[:, 0] > 0) & (np.abs(np.arctan2(P[:, 1], P[:, 0])) < np.pi / 3)
+            snr = 10 * np.log10(sc.rcs * np.clip(facing, 1e-6, None) / r**4) + 60.0
+            vr = np.einsum("ij,ij->i", V, u)
+            rows.append(np.column_stack([P, vr, snr])[ok])
+        pts = np.concatenate(rows)
+        return pts[np.argsort(-pts[:, 4], kind="stable")[:max_points]].astype(np.float32)
+
     def world(self, t: float) -> World:
         return World(self.room, self.joints(t))
 

@@ -31,6 +31,11 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"  PCK@10cm {m['pck@10cm']:.2f}   people found {m['detection_recall']:.0%}   false alarms/frame {m['false_alarms_per_frame']:.2f}"
     )
+    link = r["link"]
+    print(
+        f"  radar bytes over emulated DCA1000s (loopback UDP): {link['frames_received']}/{link['frames_sent']} "
+        f"frames rebuilt, {link['packets_lost']} packets lost"
+    )
     print(
         "time per frame (ms):  "
         + "   ".join(f"{k} {v['mean']:.1f}" for k, v in r["timing_ms"].items())

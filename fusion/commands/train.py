@@ -19,14 +19,14 @@ def ensure_caches(cfg: object, workers: int = 2) -> tuple[Path, Path]:
 
     d = cfg.data  # type: ignore[attr-defined]
     train, test = Path(d.train_cache), Path(d.test_cache)
-    for path, n, seed in (
-        (train, d.train_sequences, d.train_seed),
-        (test, d.test_sequences, d.test_seed),
+    for path, n, seed, seconds in (
+        (train, d.train_sequences, d.train_seed, d.train_seconds or d.seconds),
+        (test, d.test_sequences, d.test_seed, d.seconds),
     ):
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             generate(
-                path, GenSpec(sequences=n, seconds=d.seconds, seed=seed, rig=d.rig), workers=workers
+                path, GenSpec(sequences=n, seconds=seconds, seed=seed, rig=d.rig), workers=workers
             )
     return train, test
 
