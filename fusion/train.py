@@ -277,7 +277,7 @@ class Trainer:
             self.scaler.step(self.opt)
             self.scaler.update()
             self.sched.step()
-            for k, v in {"loss": float(loss), **parts}.items():
+            for k, v in {"loss": float(loss.detach()), **parts}.items():
                 totals[k] = totals.get(k, 0.0) + v
             n += 1
         return {k: v / max(n, 1) for k, v in totals.items()}
@@ -292,7 +292,7 @@ class Trainer:
         for batch in DataLoader(self.val_set, batch_size=self.cfg.optim.batch_size):
             b = self._batch(batch)
             loss, parts = self.loss_fn(self.net(b["input"]), b)
-            for k, v in {"loss": float(loss), **parts}.items():
+            for k, v in {"loss": float(loss.detach()), **parts}.items():
                 totals[k] = totals.get(k, 0.0) + v
             n += 1
         return {f"val_{k}": v / max(n, 1) for k, v in totals.items()}
