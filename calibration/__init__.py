@@ -1,8 +1,36 @@
 """radarpose calibration: cross-register radar, LiDAR and cameras in space and time.
 
 Writes the calibration YAML defined in ``drivers.calibfile``. Imports ``drivers`` and ``sensing``.
+
+* :mod:`.rigid`: robust rigid fits (RANSAC + refinement), the no-elevation case, composition
+  with covariance.
+* :mod:`.reflectors` / :mod:`.targets`: radar ↔ LiDAR from corner reflector sessions.
+* :mod:`.board`: LiDAR ↔ camera from checkerboards; intrinsics from board images (OpenCV).
+* :mod:`.intrinsics`: ROS and OpenCV camera YAML.
+* :mod:`.temporal`: clock offsets and drift from motion both sensors see.
 """
 
+from .board import BoardObservation, BoardSpec, calibrate_intrinsics, calibrate_lidar_camera
 from .errors import CalibrationError
+from .intrinsics import camera_info_yaml, load_camera_yaml
+from .reflectors import calibrate_reflectors, placements_from_recording
+from .rigid import RigidResult, compose, solve_rigid, solve_rigid_no_elevation
+from .temporal import estimate_drift, estimate_offset
 
-__all__ = ["CalibrationError"]
+__all__ = [
+    "BoardObservation",
+    "BoardSpec",
+    "CalibrationError",
+    "RigidResult",
+    "calibrate_intrinsics",
+    "calibrate_lidar_camera",
+    "calibrate_reflectors",
+    "camera_info_yaml",
+    "compose",
+    "estimate_drift",
+    "estimate_offset",
+    "load_camera_yaml",
+    "placements_from_recording",
+    "solve_rigid",
+    "solve_rigid_no_elevation",
+]

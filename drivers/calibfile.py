@@ -43,9 +43,24 @@ class Calibration:
             return self.transforms[k]
         if (k := f"T_{frm}_{to}") in self.transforms:
             return invert(self.transforms[k])
+        # one hop through a frame both are registered to (normally the rig's reference)
+        for k in self.transforms:
+            a, b = _NAME.match(k).groups()  # type: ignore[union-attr]
+            for mid in {a, b} - {to, frm}:
+                try:
+                    return self._direct(to, mid) @ self._direct(mid, frm)
+                except KeyError:
+                    continue
         raise DriversError(
             f"calibration has no transform between {to!r} and {frm!r} (has: {', '.join(self.transforms)})"
         )
+
+    def _direct(self, to: str, frm: str) -> np.ndarray:
+        if (k := f"T_{to}_{frm}") in self.transforms:
+            return self.transforms[k]
+        if (k := f"T_{frm}_{to}") in self.transforms:
+            return invert(self.transforms[k])
+        raise KeyError(k)
 
     def to_yaml(self) -> str:
         doc = {

@@ -104,9 +104,11 @@ class RecordingWriter:
             g.create_dataset(
                 key,
                 shape=(0, *shape),
-                maxshape=(None, *shape),
+                # HDF5 chunks cannot be empty: a zero-sized axis (no people in the scene) is
+                # declared extendable so that its chunk can be 1 long
+                maxshape=(None, *(d or None for d in shape)),
                 dtype=dt,
-                chunks=(1, *shape),
+                chunks=(1, *(d or 1 for d in shape)),
                 compression=spec.compression,
             )
         for key, (cols, dt) in spec.ragged.items():
@@ -257,6 +259,30 @@ class RecordingReader:
                 f"{self.path}: no stream {name!r} (streams: {', '.join(self._f['streams'])})"
             )
         return self._f["streams"][name]
+
+    def radar_config(self, name: str):  # noqa: ANN201 - RadarConfig (import kept local)
+        """The :class:`~drivers.radar.RadarConfig` stored with radar stream ``name``."""
+        import yaml
+
+        from .config import from_dict
+        from .radar import RadarConfig
+
+        info = self.streams.get(name)
+        if info is None or not info.config:
+            raise DriversError(f"{self.path}: stream {name!r} stores no radar config")
+        return from_dict(RadarConfig, yaml.safe_load(info.config), source=f"{self.path}:{name}")
+
+    def camera_config(self, name: str):  # noqa: ANN201 - CameraConfig (import kept local)
+        """The :class:`~drivers.rig.CameraConfig` stored with camera stream ``name``."""
+        import yaml
+
+        from .config import from_dict
+        from .rig import CameraConfig
+
+        info = self.streams.get(name)
+        if info is None or not info.config:
+            raise DriversError(f"{self.path}: stream {name!r} stores no camera config")
+        return from_dict(CameraConfig, yaml.safe_load(info.config), source=f"{self.path}:{name}")
 
     def stamps(self, name: str) -> np.ndarray:
         g = self.group(name)

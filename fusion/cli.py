@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "skeletons in real time from (emulated) boards, with latency and drop counters",
     ),
     "infer": ("infer", "skeletons with scores from a recording's radar, as HDF5, JSON or a bag"),
+    "calibrate": (
+        "calibrate",
+        "radar-LiDAR from corner reflectors, LiDAR-camera from a checkerboard: YAML and report",
+    ),
     "export": ("export", "write a recording as a ROS1 or ROS2 (sqlite3/MCAP) bag"),
     "view": ("view", "draw a recording's frames with skeleton overlays (PNG/GIF, or a window)"),
     "demo": ("demo", "run the main job on the built-in simulator and write a report"),

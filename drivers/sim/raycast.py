@@ -88,11 +88,20 @@ def lidar_sweep(
     return np.column_stack([pts, refl * cosi]).astype(np.float32)
 
 
-def render_camera(world: World, T_world_cam: np.ndarray, cam: CameraConfig) -> np.ndarray:
-    """``(H, W, 3)`` uint8 RGB: z-buffered people over the room, Lambert shading, checkerboards."""
-    if cam.width * cam.height > 4_000_000:
+def render_camera(
+    world: World, T_world_cam: np.ndarray, cam: CameraConfig, supersample: int = 1
+) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB: z-buffered people over the room, Lambert shading, checkerboards.
+
+    ``supersample`` s casts s×s rays per pixel and averages them, as a sensor integrates light
+    over the pixel's area: edges get the grey levels that sub-pixel corner detection relies on."""
+    if cam.width * cam.height * supersample**2 > 4_000_000:
         raise DriversError(f"camera {cam.width}x{cam.height} is too large to simulate")
-    u, v = np.meshgrid(np.arange(cam.width) + 0.5, np.arange(cam.height) + 0.5)
+    sub = (np.arange(supersample) + 0.5) / supersample
+    u, v = np.meshgrid(
+        (np.arange(cam.width)[:, None] + sub).ravel(),
+        (np.arange(cam.height)[:, None] + sub).ravel(),
+    )
     xy_d = np.stack([(u - cam.cx) / cam.fx, (v - cam.cy) / cam.fy], -1).reshape(-1, 2)
     xy = undistort_normalized(xy_d, cam)
     d_cam = np.column_stack([xy, np.ones(len(xy))])
@@ -120,8 +129,12 @@ def render_camera(world: World, T_world_cam: np.ndarray, cam: CameraConfig) -> n
             )
             sq = (np.floor(local[:, 0] / bd.square) + np.floor(local[:, 1] / bd.square)) % 2
             col = np.where(sq[:, None] == 0, 235.0, 25.0) * np.ones((1, 3))
-            idx = np.flatnonzero(board)[inside]
-            base[idx] = col[inside]
+            on = np.abs(local[:, 2]) < 0.01  # this board's face (several boards may be hit)
+            idx = np.flatnonzero(board)
+            base[idx[on]] = 235.0  # the white border
+            base[idx[on & inside]] = col[on & inside]
         shade[board] = 1.0
     img = np.where(np.isfinite(t)[:, None], base * shade[:, None], 30.0)
-    return np.clip(img, 0, 255).astype(np.uint8).reshape(cam.height, cam.width, 3)
+    s = supersample
+    img = img.reshape(cam.height, s, cam.width, s, 3).mean(axis=(1, 3))
+    return np.clip(np.round(img), 0, 255).astype(np.uint8)

@@ -31,6 +31,7 @@ class Checkerboard:
     rows: int = 6
     cols: int = 8
     square: float = 0.08
+    margin: float = 0.0  # white border around the pattern (m); corner detectors want one
 
     @property
     def T(self) -> np.ndarray:
@@ -96,8 +97,8 @@ class Room:
             out.append((b, REFLECTOR))
         for bd in self.boards:
             w, h = bd.cols * bd.square, bd.rows * bd.square
-            b = o3d.geometry.TriangleMesh.create_box(w, h, 0.005)
-            b.translate((0, 0, -0.005))
+            b = o3d.geometry.TriangleMesh.create_box(w + 2 * bd.margin, h + 2 * bd.margin, 0.005)
+            b.translate((-bd.margin, -bd.margin, -0.005))
             b.transform(bd.T)
             out.append((b, BOARD))
         return out

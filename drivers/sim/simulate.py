@@ -49,6 +49,7 @@ class SimConfig:
     reflectors: list[CornerReflector] = field(default_factory=list)
     boards: list[Checkerboard] = field(default_factory=list)
     empty: bool = False  # no people (calibration scenes)
+    camera_supersample: int = 1  # rays per pixel side (see raycast.render_camera)
     start_ns: int = (
         1_700_000_000_000_000_000  # epoch of t = 0 (fixed so recordings are reproducible)
     )
@@ -198,7 +199,7 @@ class Simulation:
         """RGB ``(H, W, 3)``, true 2D joints ``(P, 15, 2)`` (px) and visibility ``(P, 15)`` (in image, in front)."""
         cam = self.rig.config.sensors[sensor].camera
         assert cam is not None
-        img = render_camera(self.world(t), self.T_ref[sensor], cam)
+        img = render_camera(self.world(t), self.T_ref[sensor], cam, self.cfg.camera_supersample)
         j = self.joints(t)
         uv, z = project(apply(invert(self.T_ref[sensor]), j), cam)
         vis = in_image(uv, cam) & (z > 0)

@@ -1,0 +1,201 @@
+"""``radarpose calibrate session.h5 --method reflectors|board -o calib.yaml --report DIR``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("session", help="HDF5 recording of a calibration session")
+    p.add_argument("--method", choices=["reflectors", "board"], default="reflectors")
+    p.add_argument("-o", "--out", default="calib.yaml", help="calibration YAML to write")
+    p.add_argument("--report", default=None, help="folder for the report (PNGs and a summary)")
+    p.add_argument("--radar", default=None, help="radar stream (default: the rig's reference)")
+    p.add_argument("--lidar", default=None, help="LiDAR stream (default: the first)")
+    p.add_argument("--camera", default=None, help="camera stream (default: the first)")
+    p.add_argument("--size", type=float, default=0.1, help="corner reflector size (m)")
+    p.add_argument(
+        "--board",
+        default="6x8x0.08",
+        help="checkerboard ROWSxCOLSxSQUARE[+MARGIN] in squares and metres (default 6x8x0.08)",
+    )
+    p.add_argument(
+        "--base",
+        default=None,
+        help="calibration YAML to extend (default: the session's own); the result is composed with "
+        "it, e.g. camera-radar from camera-LiDAR and radar-LiDAR",
+    )
+    p.add_argument(
+        "--simulate",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first write a simulated session with N placements to SESSION (try-out and tests)",
+    )
+    p.add_argument("--rig", default="rtpose", help="rig for --simulate (default rtpose)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _board(text: str):  # noqa: ANN202
+    from calibration.board import BoardSpec
+    from drivers import ConfigError
+
+    try:
+        main, _, margin = text.partition("+")
+        rows, cols, square = main.lower().split("x")
+        return BoardSpec(int(rows), int(cols), float(square), float(margin or 0.0))
+    except ValueError:
+        raise ConfigError(
+            f"--board {text!r}: expected ROWSxCOLSxSQUARE[+MARGIN], e.g. 6x8x0.08"
+        ) from None
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    from drivers import DriversError, load_rig
+    from drivers.sim.sessions import (
+        board_poses,
+        simulate_board_session,
+        simulate_reflector_session,
+        spread_positions,
+    )
+
+    if Path(args.session).exists():
+        raise DriversError(f"{args.session} exists; --simulate writes a new session")
+    rig = load_rig(args.rig)
+    if args.method == "reflectors":
+        pos = spread_positions(args.simulate, args.seed)
+        n = simulate_reflector_session(rig, pos, args.session, seed=args.seed, size=args.size)
+    else:
+        b = _board(args.board)
+        boards = board_poses(args.simulate, args.seed, rows=b.rows, cols=b.cols, square=b.square)
+        n = simulate_board_session(rig, boards, args.session, seed=args.seed)
+    print(f"simulated {args.session}: " + ", ".join(f"{k} {v}" for k, v in n.items()))
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from calibration import CalibrationError
+    from calibration.rigid import compose, rotation_error_deg
+    from drivers import Calibration, RecordingReader
+    from drivers.calibfile import load_calibration, parse_calibration
+
+    if args.simulate:
+        _simulate(args)
+    with RecordingReader(args.session) as rec:
+        reference = (_yaml(rec.rig_yaml) or {}).get("reference") if rec.rig_yaml else None
+        session_cal = (
+            parse_calibration(_yaml(rec.calibration_yaml)) if rec.calibration_yaml else None
+        )
+        kinds = {n: s.kind for n, s in rec.streams.items()}
+    pick = {k: [n for n, v in kinds.items() if v == k] for k in ("radar", "lidar", "image")}
+    radar = args.radar or reference or (pick["radar"] or [None])[0]
+    lidar = args.lidar or (pick["lidar"] or [None])[0]
+    camera = args.camera or (pick["image"] or [None])[0]
+    base = load_calibration(args.base) if args.base else (session_cal or Calibration())
+    truth = session_cal if session_cal and "ground truth" in session_cal.method else None
+    out = Calibration(dict(base.transforms), dict(base.clock_offsets), {}, "")
+    report = Path(args.report) if args.report else None
+    if report:
+        report.mkdir(parents=True, exist_ok=True)
+    lines = []
+
+    if args.method == "reflectors":
+        from calibration.reflectors import calibrate_reflectors, placements_from_recording
+
+        if not (radar and lidar):
+            raise CalibrationError(
+                f"{args.session}: a reflector session needs a radar and a LiDAR stream"
+            )
+        placements, st = placements_from_recording(args.session, radar, lidar, size=args.size)
+        res = calibrate_reflectors(placements, size=args.size)
+        key, T, frm, to = f"T_{radar}_{lidar}", res.T, lidar, radar
+        out.transforms.pop(f"T_{lidar}_{radar}", None)
+        lines.append(
+            f"{len(placements)} placements ({int(res.inliers.sum())} inliers); radar frames "
+            f"{st.radar_frames} ({st.radar_missed} without the target, {st.radar_unassigned} between "
+            f"placements); LiDAR frames {st.lidar_frames} ({st.lidar_missed} without the target); "
+            f"{st.placements_dropped} placements dropped"
+        )
+    else:
+        from calibration.board import calibrate_lidar_camera, observations_from_recording
+
+        if not (camera and lidar):
+            raise CalibrationError(
+                f"{args.session}: a board session needs a camera and a LiDAR stream"
+            )
+        board = _board(args.board)
+        guess = base.get(camera, lidar) if base.transforms else np.eye(4)
+        obs, st = observations_from_recording(args.session, lidar, camera, board, guess)
+        res = calibrate_lidar_camera(obs, board)
+        key, T, frm, to = f"T_{camera}_{lidar}", res.T, lidar, camera
+        out.transforms.pop(f"T_{lidar}_{camera}", None)
+        lines.append(
+            f"{st['used']} board views used of {st['camera_frames']} camera frames "
+            f"({st['board_not_found']} without the board, {st['no_lidar']} without LiDAR returns); "
+            f"corner reprojection RMS {np.sqrt(np.mean([o.reprojection_px**2 for o in obs])):.2f} px"
+        )
+    out.transforms[key] = T
+    resid = {
+        key: {
+            "per_target_mm": (res.residuals * 1000).round(2).tolist(),
+            "inliers": res.inliers.tolist(),
+            "rms_mm": round(res.rms * 1000, 2),
+            "sigma_rotation_deg": round(res.sigma_rotation_deg, 4),
+            "sigma_translation_mm": round(res.sigma_translation * 1000, 2),
+        }
+    }
+    lines.append(
+        f"{key}: RMS residual {res.rms * 1000:.1f} mm, 1-sigma {res.sigma_rotation_deg:.3f} deg / "
+        f"{res.sigma_translation * 1000:.1f} mm"
+    )
+    if truth is not None:
+        Tt = truth.get(to, frm)
+        e_r, e_t = rotation_error_deg(T, Tt), float(np.linalg.norm(T[:3, 3] - Tt[:3, 3]))
+        resid[key]["error_vs_simulation_truth"] = {
+            "rotation_deg": round(e_r, 4),
+            "translation_mm": round(e_t * 1000, 2),
+        }
+        lines.append(f"{key} against the simulation's truth: {e_r:.3f} deg, {e_t * 1000:.1f} mm")
+    # camera-radar by composition when the other link is known (estimated earlier, or nominal)
+    if args.method == "board" and radar and radar != camera:
+        try:
+            T_lr = base.get(lidar, radar)
+        except Exception:  # noqa: BLE001 - no radar link in the base calibration: nothing to compose
+            T_lr = None
+        if T_lr is not None:
+            prev = (base.residuals or {}).get(f"T_{radar}_{lidar}", {})
+            s_r = np.radians(prev.get("sigma_rotation_deg", 0.0)) ** 2 / 3
+            s_t = (prev.get("sigma_translation_mm", 0.0) / 1000) ** 2 / 3
+            T_cr, cov = compose(T, res.cov, T_lr, np.diag([s_r] * 3 + [s_t] * 3))
+            out.transforms[f"T_{camera}_{radar}"] = T_cr
+            out.transforms.pop(f"T_{radar}_{camera}", None)
+            resid[f"T_{camera}_{radar}"] = {
+                "composed_from": [key, f"T_{lidar}_{radar}"],
+                "sigma_rotation_deg": round(float(np.degrees(np.sqrt(np.trace(cov[:3, :3])))), 4),
+                "sigma_translation_mm": round(float(np.sqrt(np.trace(cov[3:, 3:])) * 1000), 2),
+            }
+    out.residuals = {**(base.residuals or {}), **resid}
+    out.method = f"{args.method} ({args.session})"
+    out.save(args.out)
+    lines.append(f"wrote {args.out}")
+    if report:
+        from calibration.report import points_on_image, residual_bars
+
+        residual_bars(res.residuals, res.inliers, key, report / "residuals.png")
+        if camera and lidar and args.method == "board":
+            with RecordingReader(args.session) as rec:
+                img = next(rec.frames(camera)).data["image"]
+                pts = next(rec.frames(lidar)).data["points"]
+                cam = rec.camera_config(camera)
+            points_on_image(img, pts, T, cam, report / "lidar_on_image.png", title=key)
+        (report / "summary.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+def _yaml(text: str):  # noqa: ANN202
+    import yaml
+
+    return yaml.safe_load(text)
