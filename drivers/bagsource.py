@@ -1,0 +1,771 @@
+"""ROS bags as a :class:`~drivers.source.Source`: ROS1 ``.bag``, ROS2 sqlite3 and MCAP (rosbags).
+
+A topic becomes a sensor stream through the rig (``sensors.<name>.options.topic``, several
+topics comma-separated) or, without a rig entry, by its message type, named after its topic
+(``/radarpose/<sensor>/...`` gives ``<sensor>``; ``/ti_mmwave/radar_scan`` gives
+``ti-mmwave-radar-scan``):
+
+* ``sensor_msgs/PointCloud2`` → ``radar_points`` (every scalar field, in message order: what
+  ti_mmwave_rospkg publishes, x, y, z, intensity, velocity, often with an empty frame_id) when the
+  rig says radar or a field is named velocity/doppler; otherwise ``lidar`` (x, y, z, intensity;
+  rows with non-finite x, y, z are dropped, as organised clouds mark "no return" with NaN).
+* ``ti_mmwave_rospkg/RadarScan`` (one message per point; a frame ends when ``point_id`` restarts)
+  → ``radar_points`` with :data:`SCAN_FIELDS`.
+* ``sensor_msgs/Image`` (rgb8, bgr8, rgba8, bgra8, mono8) and ``CompressedImage`` (decoded when
+  imageio is installed; otherwise its bytes are kept as ``{"compressed": uint8 (B,)}`` and a
+  warning says so) → ``image``.
+* ``sensor_msgs/CameraInfo`` → :attr:`BagSource.cameras` (intrinsics, not frames).
+* ``tf`` / ``tf_static`` → :meth:`BagSource.calibration` (extrinsics ``T_<reference>_<sensor>``
+  between the frames the sensors' messages name; ``/tf`` is read for its first 2 s only).
+* ``radarpose_msgs/RadarAdc`` → ``radar_adc`` (DCA1000 words); ``radarpose_msgs/Skeleton3D`` →
+  ``skeleton``. MarkerArray topics and anything else are listed in :attr:`BagSource.ignored`.
+
+Stamps are int64 ns: the header stamp, or the bag's log time when the header stamp is zero (or
+``stamps="log"``). Frames leave in stamp order through a reorder window over the bag's log order.
+Types come from the definitions stored in the bag, then from radarpose's own store (ROS
+standard messages, ours, ti_mmwave_rospkg's); a topic whose type is defined nowhere is an error
+naming it. A damaged bag is a :class:`~drivers.errors.DriversError` saying where reading stopped;
+the frames before the damage have been delivered by then.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import numpy as np
+
+from .calibfile import Calibration, calibration_from_rig
+from .errors import DriversError
+from .recording import RecordingWriter, StreamSpec
+from .rig import CameraConfig, Rig
+from .source import Frame, SourceStats
+from .transforms import invert
+
+HANDLERS = {
+    "sensor_msgs/msg/PointCloud2": "cloud",
+    "ti_mmwave_rospkg/msg/RadarScan": "scan",
+    "ti_mmwave_rospkg_msgs/msg/RadarScan": "scan",
+    "sensor_msgs/msg/Image": "image",
+    "sensor_msgs/msg/CompressedImage": "compressed",
+    "sensor_msgs/msg/CameraInfo": "camera_info",
+    "tf2_msgs/msg/TFMessage": "tf",
+    "tf/msg/tfMessage": "tf",
+    "radarpose_msgs/msg/RadarAdc": "adc",
+    "radarpose_msgs/msg/Skeleton3D": "skeleton",
+}
+# RadarScan's fields as radar_points columns: metres, m/s, dB (as the driver publishes), degrees, bin
+SCAN_FIELDS = ("x", "y", "z", "intensity", "velocity", "range", "bearing_deg", "doppler_bin")
+LIDAR_FIELDS = ("x", "y", "z", "intensity")
+# sensor_msgs/PointField datatypes
+_PF_DTYPES = {1: "i1", 2: "u1", 3: "i2", 4: "u2", 5: "i4", 6: "u4", 7: "f4", 8: "f8"}
+_CHANNELS = {
+    "rgb8": 3,
+    "bgr8": 3,
+    "rgba8": 4,
+    "bgra8": 4,
+    "mono8": 1,
+    "8uc1": 1,
+    "8uc3": 3,
+    "8uc4": 4,
+}
+TF_WINDOW_NS = 2_000_000_000
+
+
+@dataclass
+class BagStream:
+    """One sensor stream found in a bag, described from its first message."""
+
+    sensor: str
+    kind: str
+    topic: str
+    msgtype: str
+    messages: int
+    frame_id: str = ""
+    fields: tuple[str, ...] = ()
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    config: str = ""
+    attrs: dict[str, Any] = field(default_factory=dict)
+    compressed: bool = False
+
+
+def stamp_ns(t: Any) -> int:
+    """int64 ns from a ROS time (``sec``/``nanosec``)."""
+    return int(t.sec) * 1_000_000_000 + int(t.nanosec)
+
+
+def _topic_name(topic: str) -> str:
+    m = re.match(r"^/radarpose/([A-Za-z][A-Za-z0-9-]*)/", topic)
+    if m:
+        return m[1]
+    name = re.sub(r"[^A-Za-z0-9]+", "-", topic).strip("-")
+    return name if name[:1].isalpha() else f"t-{name}"
+
+
+def cloud_fields(msg: Any) -> tuple[str, ...]:
+    """Names of a PointCloud2's scalar fields of a known datatype, in message order."""
+    return tuple(
+        f.name for f in msg.fields if int(f.count) == 1 and int(f.datatype) in _PF_DTYPES and f.name
+    )
+
+
+def cloud_points(msg: Any, want: tuple[str, ...]) -> np.ndarray:
+    """float32 ``(M, len(want))`` from a PointCloud2; a wanted field the cloud lacks is 0."""
+    n, step = int(msg.width) * int(msg.height), int(msg.point_step)
+    buf = np.asarray(msg.data, np.uint8).reshape(-1)
+    out = np.zeros((n, len(want)), np.float32)
+    if n == 0:
+        return out
+    row_step = int(msg.row_step) or int(msg.width) * step
+    need = (int(msg.height) - 1) * row_step + int(msg.width) * step
+    if step <= 0 or buf.size < need:
+        raise DriversError(
+            f"PointCloud2 of {msg.height}x{msg.width} points, point_step {step}: needs {need} bytes, has {buf.size}"
+        )
+    pad = np.zeros(int(msg.height) * row_step, np.uint8)
+    pad[: min(buf.size, pad.size)] = buf[: pad.size]
+    rows = pad.reshape(int(msg.height), row_step)[:, : int(msg.width) * step].reshape(n, step)
+    by_name = {f.name: f for f in msg.fields}
+    order = ">" if msg.is_bigendian else "<"
+    for j, name in enumerate(want):
+        f = by_name.get(name)
+        if f is None or int(f.datatype) not in _PF_DTYPES:
+            continue
+        dt = np.dtype(order + _PF_DTYPES[int(f.datatype)])
+        off = int(f.offset)
+        if off + dt.itemsize > step:
+            raise DriversError(
+                f"PointCloud2 field {name!r} at offset {off} exceeds point_step {step}"
+            )
+        out[:, j] = np.ascontiguousarray(rows[:, off : off + dt.itemsize]).view(dt).reshape(n)
+    return out
+
+
+def image_rgb(msg: Any) -> np.ndarray:
+    """uint8 ``(H, W, 3)`` RGB from a sensor_msgs/Image in an 8-bit encoding."""
+    enc = str(msg.encoding).lower()
+    ch = _CHANNELS.get(enc)
+    if ch is None:
+        raise DriversError(
+            f"image encoding {msg.encoding!r} not supported (expected one of {', '.join(_CHANNELS)})"
+        )
+    h, w, step = int(msg.height), int(msg.width), int(msg.step)
+    buf = np.asarray(msg.data, np.uint8).reshape(-1)
+    if step < w * ch or buf.size < h * step:
+        raise DriversError(
+            f"image {w}x{h} {enc} with step {step}: needs {h * max(step, w * ch)} bytes, has {buf.size}"
+        )
+    a = buf[: h * step].reshape(h, step)[:, : w * ch].reshape(h, w, ch)
+    if ch == 1:
+        a = np.repeat(a, 3, axis=2)
+    elif enc.startswith("bgr") or enc in ("8uc3", "8uc4"):  # OpenCV's 8UC3 is BGR
+        a = a[:, :, 2::-1]
+    return np.ascontiguousarray(a[:, :, :3])
+
+
+def _decode(data: np.ndarray) -> np.ndarray:
+    from .filesources import _imageio, _rgb
+
+    try:
+        return _rgb(_imageio().imread(np.asarray(data, np.uint8).tobytes()))
+    except DriversError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is one bad frame
+        raise DriversError(f"compressed image cannot be decoded ({exc})") from None
+
+
+def _can_decode() -> bool:
+    try:
+        import imageio.v3  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _tf_matrix(tr: Any) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+
+    q = tr.rotation
+    T = np.eye(4)
+    T[:3, :3] = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
+    T[:3, 3] = [tr.translation.x, tr.translation.y, tr.translation.z]
+    return T
+
+
+def chain_transform(
+    edges: dict[tuple[str, str], np.ndarray], to: str, frm: str
+) -> np.ndarray | None:
+    """``T_<to>_<frm>`` through a tf tree given as ``{(parent, child): T_parent_child}``; None if unconnected."""
+    graph: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for (p, c), T in edges.items():
+        graph.setdefault(p, []).append((c, T))
+        graph.setdefault(c, []).append((p, invert(T)))
+    seen = {to: np.eye(4)}
+    todo = deque([to])
+    while todo:
+        a = todo.popleft()
+        for b, T_a_b in graph.get(a, []):
+            if b not in seen:
+                seen[b] = seen[a] @ T_a_b
+                todo.append(b)
+    return seen.get(frm)
+
+
+def _reader_errors() -> tuple[type[BaseException], ...]:
+    import sqlite3
+    import struct
+
+    from rosbags.highlevel import AnyReaderError
+    from rosbags.rosbag1 import ReaderError as R1
+    from rosbags.rosbag2 import ReaderError as R2
+
+    return (
+        AnyReaderError,
+        R1,
+        R2,
+        sqlite3.Error,
+        struct.error,
+        EOFError,
+        OSError,
+        ValueError,
+        KeyError,
+        IndexError,
+        AssertionError,
+        RuntimeError,
+    )
+
+
+def _bag_path(path: Path) -> Path:
+    if (
+        path.is_file()
+        and path.suffix in (".db3", ".mcap")
+        and (path.parent / "metadata.yaml").is_file()
+    ):
+        return path.parent
+    return path
+
+
+class BagSource:
+    """Sensor frames from one ROS bag through the :class:`~drivers.source.Source` interface.
+
+    ``topics`` limits the streams to those topics; ``strict=False`` skips (and lists in
+    :attr:`ignored`) topics whose type has no definition instead of refusing the bag.
+    """
+
+    wall_clock_stamps = False
+
+    def __init__(
+        self,
+        path: str | Path,
+        rig: Rig | None = None,
+        *,
+        topics: list[str] | None = None,
+        stamps: Literal["header", "log"] = "header",
+        reorder_window: float = 1.0,
+        strict: bool = True,
+    ) -> None:
+        from rosbags.highlevel import AnyReader
+
+        from .bags import typestore
+
+        self.path = _bag_path(Path(path))
+        if not self.path.exists():
+            raise DriversError(f"{path}: no such bag file or folder")
+        self.rig, self.stamps, self.window = rig, stamps, int(reorder_window * 1e9)
+        self.name = f"bag:{self.path.name}"
+        self.stats = SourceStats()
+        self.streams: dict[str, BagStream] = {}
+        self.cameras: dict[str, CameraConfig] = {}
+        self.ignored: dict[str, str] = {}
+        self.tf_edges: dict[tuple[str, str], np.ndarray] = {}
+        self._conns: dict[str, list[Any]] = {}
+        try:
+            self._reader = AnyReader([self.path])
+            self._reader.open()
+        except _reader_errors() as exc:
+            kinds = {self.path.suffix} | (
+                {q.suffix for q in self.path.iterdir()} if self.path.is_dir() else set()
+            )
+            hint = (
+                "; if it was cut short, `rosbag reindex` recovers its readable part"
+                if ".bag" in kinds
+                else "; if it was cut short, `mcap recover` recovers its readable part"
+                if ".mcap" in kinds
+                else ""
+            )
+            raise DriversError(f"{self.path}: not a readable ROS bag ({_why(exc)}){hint}") from None
+        try:
+            r = self._reader
+            ts = r.typestore
+            have = ts.fielddefs
+            ts.register({k: v for k, v in typestore(r.is2).fielddefs.items() if k not in have})
+            by_topic: dict[str, list[Any]] = {}
+            for c in r.connections:
+                by_topic.setdefault(c.topic, []).append(c)
+            unknown = {
+                t: cs[0].msgtype for t, cs in by_topic.items() if cs[0].msgtype not in ts.fielddefs
+            }
+            wanted = set(topics) if topics else None
+            if wanted and (missing := wanted - set(by_topic)):
+                raise DriversError(
+                    f"{self.path}: no topic {sorted(missing)[0]!r} (topics: {', '.join(sorted(by_topic))})"
+                )
+            bad = {t: m for t, m in unknown.items() if wanted is None or t in wanted}
+            if bad and strict:
+                t, m = next(iter(bad.items()))
+                raise DriversError(
+                    f"{self.path}: topic {t} has message type {m}, whose definition is neither in the bag "
+                    f"nor known to radarpose; exclude the topic or read with strict=False (--skip-unknown)"
+                    + (f" ({len(bad) - 1} more such topics)" if len(bad) > 1 else "")
+                )
+            for t, m in unknown.items():
+                self.ignored[t] = f"type {m} has no definition"
+            self._plan(by_topic, wanted)
+        except BaseException:
+            self._reader.close()
+            raise
+
+    # -- setup -----------------------------------------------------------------------------
+    def _rig_sensor(self, topic: str) -> str | None:
+        if self.rig is None:
+            return None
+        for name, s in self.rig.config.sensors.items():
+            if topic in [x.strip() for x in s.options.get("topic", "").split(",")]:
+                return name
+        return None
+
+    def _first(self, conns: list[Any]) -> tuple[int, Any] | None:
+        for _, t, raw in self._reader.messages(connections=conns):
+            return t, self._reader.deserialize(raw, conns[0].msgtype)
+        return None
+
+    def _plan(self, by_topic: dict[str, list[Any]], wanted: set[str] | None) -> None:
+        r = self._reader
+        infos: list[tuple[str, list[Any]]] = []
+        for topic, conns in sorted(by_topic.items()):
+            if topic in self.ignored:
+                continue
+            handler = HANDLERS.get(conns[0].msgtype)
+            if handler is None or (wanted is not None and topic not in wanted):
+                self.ignored[topic] = (
+                    f"{conns[0].msgtype} is not a sensor type radarpose reads"
+                    if handler is None
+                    else "not selected"
+                )
+                continue
+            try:
+                first = self._first(conns)
+            except _reader_errors() as exc:
+                raise DriversError(
+                    f"{self.path}: cannot read topic {topic} ({_why(exc)})"
+                ) from None
+            if first is None:
+                self.ignored[topic] = "no messages"
+                continue
+            if handler == "tf":
+                self._read_tf(conns, static=topic.endswith("tf_static"))
+                continue
+            if handler == "camera_info":
+                infos.append((topic, conns))
+                continue
+            sensor = self._rig_sensor(topic) or _topic_name(topic)
+            if sensor in self.streams:
+                raise DriversError(
+                    f"{self.path}: topics {self.streams[sensor].topic} and {topic} both map to sensor {sensor!r}"
+                )
+            count = sum(int(c.msgcount) for c in conns)
+            self.streams[sensor] = self._describe(
+                sensor, topic, conns[0].msgtype, handler, count, first[1]
+            )
+            self._conns[sensor] = conns
+        for topic, conns in infos:
+            ns = topic.rsplit("/", 1)[0]
+            sensor = self._rig_sensor(topic) or next(
+                (
+                    s.sensor
+                    for s in self.streams.values()
+                    if s.kind == "image" and s.topic.rsplit("/", 1)[0] == ns
+                ),
+                _topic_name(topic),
+            )
+            first = self._first(conns)
+            assert first is not None
+            msg = first[1]
+            K = np.asarray(getattr(msg, "k", getattr(msg, "K", np.zeros(9))), float).reshape(-1)
+            D = np.asarray(getattr(msg, "d", getattr(msg, "D", [])), float).reshape(-1)
+            if K.size != 9 or K[0] <= 0 or K[4] <= 0 or msg.width <= 0 or msg.height <= 0:
+                self.stats.warn(
+                    f"{topic}: CameraInfo without a valid K or size; intrinsics not read"
+                )
+                continue
+            n = sum(int(c.msgcount) for c in conns)
+            dur = (r.end_time - r.start_time) / 1e9
+            rate = round((n - 1) / dur, 3) if n > 1 and dur > 0 else 10.0
+            self.cameras[sensor] = CameraConfig(
+                width=int(msg.width),
+                height=int(msg.height),
+                fx=float(K[0]),
+                fy=float(K[4]),
+                cx=float(K[2]),
+                cy=float(K[5]),
+                distortion=tuple(float(x) for x in D),
+                frame_rate=rate,
+            )
+            if sensor in self.streams and self.streams[sensor].kind == "image":
+                from .config import dump_yaml
+
+                self.streams[sensor].config = dump_yaml(self.cameras[sensor])
+
+    def _describe(
+        self, sensor: str, topic: str, msgtype: str, handler: str, count: int, msg: Any
+    ) -> BagStream:
+        s = BagStream(
+            sensor, "", topic, msgtype, count, frame_id=str(getattr(msg.header, "frame_id", ""))
+        )
+        s.attrs = {"topic": topic, "msgtype": msgtype}
+        rig_kind = (
+            self.rig.config.sensors[sensor].kind
+            if self.rig and sensor in self.rig.config.sensors
+            else None
+        )
+        if handler == "cloud":
+            fields = cloud_fields(msg)
+            radar = rig_kind == "radar" or (
+                rig_kind is None and bool({"velocity", "doppler"} & set(fields))
+            )
+            s.kind, s.fields = ("radar_points", fields) if radar else ("lidar", LIDAR_FIELDS)
+            if not {"x", "y", "z"} <= set(fields):
+                raise DriversError(
+                    f"{self.path}: {topic}: PointCloud2 without x, y, z fields (has {', '.join(fields)})"
+                )
+        elif handler == "scan":
+            s.kind, s.fields = "radar_points", SCAN_FIELDS
+        elif handler in ("image", "compressed"):
+            s.kind = "image"
+            if handler == "compressed" and not _can_decode():
+                s.compressed = True
+                self.stats.warn(
+                    f"{topic}: imageio is not installed, compressed images kept as bytes"
+                )
+            else:
+                img = image_rgb(msg) if handler == "image" else _decode(msg.data)
+                s.shapes = {"image": img.shape}
+        elif handler == "adc":
+            s.kind = "radar_adc"
+            s.shapes = {"adc": (len(msg.adc),)}
+            s.config = str(msg.config_yaml)
+            s.attrs["layout"] = str(msg.layout)
+        elif handler == "skeleton":
+            s.kind = "skeleton"
+            p = len(msg.person_id)
+            j = len(msg.joints) // (3 * p) if p else 15
+            s.shapes = {"joints": (p, j, 3), "confidence": (p, j), "person_id": (p,)}
+        s.attrs["handler"] = handler
+        return s
+
+    def _read_tf(self, conns: list[Any], static: bool) -> None:
+        r = self._reader
+        stop = None if static else r.start_time + TF_WINDOW_NS
+        try:
+            for c, _, raw in r.messages(connections=conns, stop=stop):
+                for t in r.deserialize(raw, c.msgtype).transforms:
+                    edge = (str(t.header.frame_id).lstrip("/"), str(t.child_frame_id).lstrip("/"))
+                    if static or edge not in self.tf_edges:
+                        self.tf_edges[edge] = _tf_matrix(t.transform)
+        except _reader_errors() as exc:
+            self.stats.warn(f"tf read stopped early ({_why(exc)})")
+
+    # -- results ---------------------------------------------------------------------------
+    @property
+    def reference(self) -> str:
+        """The rig's reference sensor, else the first radar stream placed by tf, else any radar, else any."""
+        if self.rig is not None:
+            return self.rig.reference
+        tree = {f for e in self.tf_edges for f in e}
+        radars = [s for s, b in self.streams.items() if b.kind.startswith("radar")]
+        placed = [s for s in radars if self.streams[s].frame_id.lstrip("/") in tree]
+        return (placed or radars or list(self.streams) or ["radar"])[0]
+
+    def calibration(self) -> Calibration:
+        """Extrinsics ``T_<reference>_<sensor>`` from tf (over the rig's nominal poses, if a rig)."""
+        cal = calibration_from_rig(self.rig) if self.rig is not None else Calibration()
+        frames = {
+            b.sensor: b.frame_id.lstrip("/")
+            for b in self.streams.values()
+            if b.kind != "skeleton" and b.frame_id
+        }
+        ref = self.reference
+        found = 0
+        if ref in frames:
+            for s, f in frames.items():
+                if s == ref:
+                    continue
+                T = chain_transform(self.tf_edges, frames[ref], f)
+                if T is not None:
+                    cal.transforms[f"T_{ref}_{s}"] = T
+                    found += 1
+        cal.method = f"bag tf ({found} transforms)" + (
+            " over rig nominal" if self.rig is not None else ""
+        )
+        return cal
+
+    # -- frames ----------------------------------------------------------------------------
+    def _convert(self, b: BagStream, msg: Any) -> tuple[dict[str, np.ndarray], int, int]:
+        h = b.attrs["handler"]
+        if h == "cloud":
+            pts = cloud_points(msg, b.fields)
+            if b.kind == "lidar":
+                pts = pts[np.isfinite(pts[:, :3]).all(axis=1)]
+            return {"points": pts}, -1, 0
+        if h == "image":
+            img = image_rgb(msg)
+        elif h == "compressed":
+            if b.compressed:
+                return {"compressed": np.asarray(msg.data, np.uint8).reshape(-1)}, -1, 0
+            img = _decode(msg.data)
+        elif h == "adc":
+            adc = np.asarray(msg.adc, np.int16)
+            if adc.shape != b.shapes["adc"]:
+                raise DriversError(
+                    f"ADC frame of {adc.size} words, stream has {b.shapes['adc'][0]}"
+                )
+            return {"adc": adc}, int(msg.frame_counter), int(msg.flags)
+        else:  # skeleton
+            p, j = b.shapes["joints"][:2]
+            pid = np.asarray(msg.person_id, np.int32)
+            n = min(len(pid), p)
+            if len(pid) > p:
+                self.stats.warn(
+                    f"{b.sensor}: frames with more than {p} people: extra people dropped"
+                )
+            joints = np.full((p, j, 3), np.nan, np.float32)
+            conf = np.zeros((p, j), np.float32)
+            ids = np.full(p, -1, np.int32)
+            joints[:n] = np.asarray(msg.joints, np.float32).reshape(-1, j, 3)[:n]
+            conf[:n] = np.asarray(msg.confidence, np.float32).reshape(-1, j)[:n]
+            ids[:n] = pid[:n]
+            return {"joints": joints, "confidence": conf, "person_id": ids}, -1, 0
+        if img.shape != b.shapes["image"]:
+            raise DriversError(f"image of shape {img.shape}, stream has {b.shapes['image']}")
+        return {"image": img}, -1, 0
+
+    def _stamp(self, msg: Any, log_ns: int) -> int:
+        if self.stamps == "header":
+            s = stamp_ns(msg.header.stamp)
+            if s > 0:
+                return s
+        return log_ns
+
+    def _raw_frames(self) -> Iterator[Frame]:
+        """Frames in the bag's log order (stamps may be slightly out of order across topics)."""
+        r = self._reader
+        by_conn = {id(c): b for b in self.streams.values() for c in self._conns[b.sensor]}
+        conns = [c for cs in self._conns.values() for c in cs]
+        index = dict.fromkeys(self.streams, 0)
+        scans: dict[str, tuple[int, list[list[float]], int]] = {}  # sensor -> stamp, rows, last id
+        done = 0
+        it = r.messages(connections=conns) if conns else iter(())
+        while True:
+            try:
+                item = next(it, None)
+                if item is None:
+                    break
+                c, log_ns, raw = item
+                b = by_conn[id(c)]
+                msg = r.deserialize(raw, c.msgtype)
+            except _reader_errors() as exc:
+                for sensor, (st, rows, _) in scans.items():
+                    yield self._scan_frame(sensor, st, rows, index)
+                raise DriversError(
+                    f"{self.path}: bag damaged, reading stopped after {done} messages ({_why(exc)}); "
+                    "the frames before the damage were delivered"
+                ) from None
+            done += 1
+            stamp = self._stamp(msg, log_ns)
+            if b.attrs["handler"] == "scan":
+                row = [
+                    msg.x,
+                    msg.y,
+                    msg.z,
+                    msg.intensity,
+                    msg.velocity,
+                    msg.range,
+                    msg.bearing,
+                    msg.doppler_bin,
+                ]
+                cur = scans.get(b.sensor)
+                if cur is not None and int(msg.point_id) <= cur[2]:
+                    yield self._scan_frame(b.sensor, cur[0], cur[1], index)
+                    cur = None
+                if cur is None:
+                    cur = (stamp, [], -1)
+                cur[1].append(row)
+                scans[b.sensor] = (cur[0], cur[1], int(msg.point_id))
+                continue
+            try:
+                data, counter, flags = self._convert(b, msg)
+            except DriversError as exc:
+                self.stats.dropped += 1
+                self.stats.warn(f"{b.topic}: unreadable messages dropped (first: {exc})")
+                continue
+            i = index[b.sensor]
+            index[b.sensor] = i + 1
+            yield Frame(b.sensor, b.kind, stamp, i if counter < 0 else counter, data, flags)
+        for sensor, (st, rows, _) in scans.items():
+            yield self._scan_frame(sensor, st, rows, index)
+
+    def _scan_frame(
+        self, sensor: str, stamp: int, rows: list[list[float]], index: dict[str, int]
+    ) -> Frame:
+        i = index[sensor]
+        index[sensor] = i + 1
+        return Frame(
+            sensor,
+            "radar_points",
+            stamp,
+            i,
+            {"points": np.asarray(rows, np.float32).reshape(-1, len(SCAN_FIELDS))},
+        )
+
+    def frames(self) -> Iterator[Frame]:
+        """Frames of every stream in stamp order (a reorder window over the bag's log order)."""
+        heap: list[tuple[int, int, Frame]] = []
+        last = -(2**63)
+        seq = 0
+
+        def out(f: Frame) -> Frame:
+            nonlocal last
+            if f.stamp_ns < last:
+                self.stats.warn(
+                    f"stamps out of order by more than the {self.window / 1e9:g} s reorder window"
+                )
+            last = max(last, f.stamp_ns)
+            self.stats.frames += 1
+            self.stats.flagged += bool(f.flags)
+            self.stats.bytes += sum(a.nbytes for a in f.data.values())
+            return f
+
+        damage: DriversError | None = None
+        try:
+            for f in self._raw_frames():
+                heapq.heappush(heap, (f.stamp_ns, seq, f))
+                seq += 1
+                while heap and heap[0][0] <= f.stamp_ns - self.window:
+                    yield out(heapq.heappop(heap)[2])
+        except DriversError as exc:  # a damaged bag: deliver what was read, then say so
+            damage = exc
+        while heap:
+            yield out(heapq.heappop(heap)[2])
+        if damage is not None:
+            raise damage
+
+    def close(self) -> None:
+        if self._reader.stack is not None:
+            self._reader.close()
+
+    def __enter__(self) -> BagSource:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def stream_spec(b: BagStream, reference: str = "") -> StreamSpec:
+    """How an imported bag stream is stored in a recording."""
+    attrs = {k: v for k, v in b.attrs.items() if k != "handler"}
+    if b.kind == "radar_adc":
+        return StreamSpec(
+            "radar_adc",
+            fixed={"adc": (b.shapes["adc"], np.dtype(np.int16))},
+            config=b.config,
+            attrs=attrs,
+        )
+    if b.kind in ("radar_points", "lidar"):
+        return StreamSpec(
+            b.kind,
+            ragged={"points": (len(b.fields), np.dtype(np.float32))},
+            fields=b.fields,
+            attrs=attrs,
+        )
+    if b.kind == "image":
+        if b.compressed:
+            return StreamSpec("image", ragged={"compressed": (1, np.dtype(np.uint8))}, attrs=attrs)
+        return StreamSpec(
+            "image",
+            fixed={"image": (b.shapes["image"], np.dtype(np.uint8))},
+            config=b.config,
+            attrs=attrs,
+            compression="lzf",
+        )
+    return StreamSpec(
+        "skeleton",
+        fixed={
+            "joints": (b.shapes["joints"], np.dtype(np.float32)),
+            "confidence": (b.shapes["confidence"], np.dtype(np.float32)),
+            "person_id": (b.shapes["person_id"], np.dtype(np.int32)),
+        },
+        attrs={**attrs, "frame": reference},
+    )
+
+
+def import_bag(
+    bag: str | Path,
+    out: str | Path,
+    rig: Rig | None = None,
+    *,
+    progress: bool = True,
+    **options: Any,
+) -> tuple[dict[str, int], BagSource]:
+    """Write a bag's sensor streams, camera intrinsics and tf extrinsics into an HDF5 recording.
+
+    Returns frames written per stream and the (closed) source, whose ``stats`` and ``ignored``
+    say what was dropped or left out. ``options`` go to :class:`BagSource`.
+    """
+    from .progress import progress as bar
+
+    out = Path(out)
+    if out.exists():
+        raise DriversError(f"{out}: already exists; choose a new name")
+    with BagSource(bag, rig, **options) as src:
+        if not src.streams:
+            raise DriversError(
+                f"{src.path}: no sensor topics found (ignored: "
+                + "; ".join(f"{t}: {why}" for t, why in src.ignored.items())
+                + ")"
+            )
+        cal = src.calibration()
+        with RecordingWriter(
+            out,
+            rig_yaml=rig.text if rig is not None else "",
+            calibration_yaml=cal.to_yaml() if cal.transforms or cal.clock_offsets else "",
+            attrs={"source": f"ROS bag {src.path.name}"},
+        ) as w:
+            for name, b in src.streams.items():
+                w.add_stream(name, stream_spec(b, src.reference))
+            total = sum(b.messages for b in src.streams.values())
+            frames = src.frames()
+            for f in bar(frames, total=total, desc="importing") if progress else frames:
+                if "compressed" in f.data:
+                    f = Frame(
+                        f.sensor,
+                        f.kind,
+                        f.stamp_ns,
+                        f.counter,
+                        {"compressed": f.data["compressed"].reshape(-1, 1)},
+                        f.flags,
+                    )
+                w.write(f)
+            return w.counts, src
