@@ -283,6 +283,7 @@ class BagSource:
         self.streams: dict[str, BagStream] = {}
         self.cameras: dict[str, CameraConfig] = {}
         self.ignored: dict[str, str] = {}
+        self.dropped: dict[str, int] = {}  # unreadable messages per sensor
         self.tf_edges: dict[tuple[str, str], np.ndarray] = {}
         self._conns: dict[str, list[Any]] = {}
         try:
@@ -612,6 +613,7 @@ class BagSource:
                 data, counter, flags = self._convert(b, msg)
             except DriversError as exc:
                 self.stats.dropped += 1
+                self.dropped[b.sensor] = self.dropped.get(b.sensor, 0) + 1
                 self.stats.warn(f"{b.topic}: unreadable messages dropped (first: {exc})")
                 continue
             i = index[b.sensor]
