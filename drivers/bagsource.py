@@ -286,21 +286,8 @@ class BagSource:
         self.dropped: dict[str, int] = {}  # unreadable messages per sensor
         self.tf_edges: dict[tuple[str, str], np.ndarray] = {}
         self._conns: dict[str, list[Any]] = {}
-        try:
-            self._reader = AnyReader([self.path])
-            self._reader.open()
-        except _reader_errors() as exc:
-            kinds = {self.path.suffix} | (
-                {q.suffix for q in self.path.iterdir()} if self.path.is_dir() else set()
-            )
-            hint = (
-                "; if it was cut short, `rosbag reindex` recovers its readable part"
-                if ".bag" in kinds
-                else "; if it was cut short, `mcap recover` recovers its readable part"
-                if ".mcap" in kinds
-                else ""
-            )
-            raise DriversError(f"{self.path}: not a readable ROS bag ({_why(exc)}){hint}") from None
+        self.damage = ""  # why the bag could only be salvaged up to some point, if so
+        self._reader = self._open(AnyReader)
         try:
             r = self._reader
             ts = r.typestore
@@ -333,6 +320,30 @@ class BagSource:
             raise
 
     # -- setup -----------------------------------------------------------------------------
+    def _open(self, any_reader: Any) -> Any:
+        """rosbags' reader; for a ROS1 or MCAP bag it cannot open, the records before the damage."""
+        from .bagsalvage import salvage
+
+        try:
+            reader = any_reader([self.path])
+            reader.open()
+            return reader
+        except _reader_errors() as exc:
+            why = _why(exc)
+        try:
+            rescue = salvage(self.path)
+        except DriversError as exc:
+            why += f"; nothing salvaged ({exc})"
+            rescue = None
+        except Exception as exc:  # noqa: BLE001 - a salvage attempt never hides the first error
+            why += f"; nothing salvaged ({_why(exc)})"
+            rescue = None
+        if rescue is None:
+            raise DriversError(f"{self.path}: not a readable ROS bag ({why})")
+        self.damage = f"{why}; read record by record: {rescue.damage or 'no damage found'}"
+        self.stats.warn(f"damaged bag ({self.damage})")
+        return rescue
+
     def _rig_sensor(self, topic: str) -> str | None:
         if self.rig is None:
             return None
@@ -664,6 +675,10 @@ class BagSource:
             damage = exc
         while heap:
             yield out(heapq.heappop(heap)[2])
+        if damage is None and self.damage:
+            damage = DriversError(
+                f"{self.path}: damaged bag, replayed up to the damage ({self.damage})"
+            )
         if damage is not None:
             raise damage
 
@@ -759,15 +774,14 @@ def import_bag(
                 w.add_stream(name, stream_spec(b, src.reference))
             total = sum(b.messages for b in src.streams.values())
             frames = src.frames()
-            for f in bar(frames, total=total, desc="importing") if progress else frames:
-                if "compressed" in f.data:
-                    f = Frame(
-                        f.sensor,
-                        f.kind,
-                        f.stamp_ns,
-                        f.counter,
-                        {"compressed": f.data["compressed"].reshape(-1, 1)},
-                        f.flags,
-                    )
-                w.write(f)
-            return w.counts, src
+            try:
+                for f in bar(frames, total=total, desc="importing") if progress else frames:
+                    if "compressed" in f.data:
+                        data = {"compressed": f.data["compressed"].reshape(-1, 1)}
+                        f = Frame(f.sensor, f.kind, f.stamp_ns, f.counter, data, f.flags)
+                    w.write(f)
+            except DriversError as exc:  # a damaged bag: keep what was read, then say so
+                damage = exc
+            else:
+                return w.counts, src
+        raise DriversError(f"{damage}; {sum(w.counts.values())} frames kept in {out}")

@@ -186,6 +186,7 @@ class ReplayResult:
     warnings: list[str]
     sync: Any = None  # drivers.sync.SyncReport when synchronising
     recorded: dict[str, int] | None = None
+    error: str = ""  # why the replay stopped early (a damaged file), after its readable part
 
 
 def replay_file(
@@ -230,16 +231,20 @@ def replay_file(
             )
             for n, spec in specs.items():
                 writer.add_stream(n, spec)
+        error = ""
         try:
             frames = src.frames()
             total = _total(inner)
-            for f in bar(frames, total=total, desc="replaying") if progress else frames:
-                if writer is not None:
-                    writer.write(f)
-                if sync is not None:
-                    sync.push(f)
-                if consumer is not None:
-                    consumer(f)
+            try:
+                for f in bar(frames, total=total, desc="replaying") if progress else frames:
+                    if writer is not None:
+                        writer.write(f)
+                    if sync is not None:
+                        sync.push(f)
+                    if consumer is not None:
+                        consumer(f)
+            except DriversError as exc:  # a damaged file ends the replay after its readable part
+                error = str(exc)
             if sync is not None:
                 sync.flush()
         finally:
@@ -252,6 +257,7 @@ def replay_file(
             list(src.stats.warnings),
             sync.report if sync is not None else None,
             writer.counts if writer is not None else None,
+            error,
         )
 
 

@@ -23,7 +23,7 @@ T0 = 1_700_000_000_123_456_789
 def rec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     p = tmp_path_factory.mktemp("bagimport") / "rec.h5"
     simulate_to_recording(
-        Simulation("hupr", SimConfig(people=2, seconds=0.3, seed=5)), p, progress=False
+        Simulation("hupr", SimConfig(people=2, seconds=0.2, seed=5)), p, progress=False
     )
     return p
 
@@ -409,17 +409,64 @@ def test_type_without_definition_is_named(tmp_path: Path, content: dict[str, Any
     np.testing.assert_array_equal(f.data["adc"], content["adc"][0])
 
 
-@pytest.mark.parametrize(("ros2", "storage", "name"), FLAVOURS)
-def test_truncated_bag_is_a_clear_error(
-    tmp_path: Path, content: dict[str, Any], ros2: bool, storage: str, name: str
-) -> None:
-    bag = tmp_path / name
-    sensor_bag(bag, ros2, storage, content)
+def _cut(bag: Path, frac: float) -> None:
     f = bag if bag.is_file() else next(p for p in bag.iterdir() if p.suffix in (".db3", ".mcap"))
     data = f.read_bytes()
-    f.write_bytes(data[: len(data) * 6 // 10])
-    with pytest.raises(DriversError, match=rf"{name}: not a readable ROS bag \(\w+"):
+    f.write_bytes(data[: int(len(data) * frac)])
+
+
+def _read_until_error(bag: Path) -> tuple[dict[str, list[Any]], str]:
+    got: dict[str, list[Any]] = {}
+    with BagSource(bag) as src, pytest.raises(DriversError) as err:
+        for f in src.frames():
+            got.setdefault(f.sensor, []).append(f)
+    return got, str(err.value)
+
+
+@pytest.mark.parametrize(("ros2", "storage", "name"), FLAVOURS[::2])
+def test_truncated_bag_replays_its_readable_part_then_errs(
+    tmp_path: Path, content: dict[str, Any], ros2: bool, storage: str, name: str
+) -> None:
+    whole, cut = tmp_path / "whole" / name, tmp_path / "cut" / name
+    for p in (whole, cut):
+        p.parent.mkdir()
+        sensor_bag(p, ros2, storage, content)
+    with BagSource(whole) as src:
+        full = by_sensor(src)
+    _cut(cut, 0.3)
+    got, err = _read_until_error(cut)
+    assert f"{name}: damaged bag, replayed up to the damage" in err and "cut short" in err
+    assert 0 < sum(len(v) for v in got.values()) < sum(len(v) for v in full.values())
+    for sensor, frames in got.items():
+        want = full[sensor][: len(frames)]
+        for a, b in zip(frames, want, strict=True):
+            assert (a.stamp_ns, a.counter) == (b.stamp_ns, b.counter)
+            for k, v in a.data.items():
+                if (
+                    sensor == "ti-mmwave-radar-scan"
+                ):  # the frame being read may lose its last points
+                    np.testing.assert_array_equal(v, b.data[k][: len(v)])
+                else:
+                    np.testing.assert_array_equal(v, b.data[k])
+
+
+def test_truncated_sqlite_bag_is_a_clear_error(tmp_path: Path, content: dict[str, Any]) -> None:
+    bag = tmp_path / "b_sqlite"
+    sensor_bag(bag, True, "sqlite3", content)
+    _cut(bag, 0.6)
+    with pytest.raises(DriversError, match=r"b_sqlite: not a readable ROS bag \(\w+"):
         BagSource(bag)
+
+
+def test_garbage_inside_a_bag_is_a_clear_error(tmp_path: Path, content: dict[str, Any]) -> None:
+    bag = tmp_path / "g.bag"
+    sensor_bag(bag, False, "sqlite3", content)
+    data = bytearray(bag.read_bytes())
+    data[5000:5400] = b"\xff" * 400  # inside the chunk, whose index at the end is intact
+    bag.write_bytes(bytes(data))
+    with pytest.raises(DriversError, match="g.bag: "):
+        with BagSource(bag) as src:
+            list(src.frames())
 
 
 def test_import_cli_round_trip_and_errors(rec: Path, tmp_path: Path, capsys: Any) -> None:
@@ -432,6 +479,13 @@ def test_import_cli_round_trip_and_errors(rec: Path, tmp_path: Path, capsys: Any
         assert set(r.streams) == {"radar-h", "radar-v", "camera", "groundtruth"}
     assert main(["-q", "import", str(bag), str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
+    _cut(bag, 0.5)  # the first half is imported, then the damage is reported
+    assert main(["-q", "import", str(bag), str(tmp_path / "half.h5")]) == 2
+    err = capsys.readouterr().err
+    assert "damaged bag, replayed up to the damage" in err and "frames kept in" in err
+    with RecordingReader(tmp_path / "half.h5") as h, RecordingReader(rec) as a:
+        n = sum(s.frames for s in h.streams.values())
+        assert 0 < n < sum(s.frames for s in a.streams.values())
     bag.write_bytes(bag.read_bytes()[:5000])
     assert main(["-q", "import", str(bag), str(tmp_path / "x.h5")]) == 2
     err = capsys.readouterr().err.strip()

@@ -60,4 +60,7 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(res.sync.lines()))
     if res.recorded is not None:
         print(f"recorded {args.record}: " + ", ".join(f"{s} {n}" for s, n in res.recorded.items()))
+    if res.error:
+        print(f"stopped: {res.error}")
+        return 1
     return 0
