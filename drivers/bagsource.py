@@ -392,9 +392,13 @@ class BagSource:
                     f"{self.path}: topics {self.streams[sensor].topic} and {topic} both map to sensor {sensor!r}"
                 )
             count = sum(int(c.msgcount) for c in conns)
-            self.streams[sensor] = self._describe(
-                sensor, topic, conns[0].msgtype, handler, count, first[1]
-            )
+            try:
+                b = self._describe(sensor, topic, conns[0].msgtype, handler, count, first[1])
+            except DriversError as exc:  # e.g. a depth image encoding: not a stream we can read
+                self.ignored[topic] = str(exc)
+                continue
+            self._check_kind(b)
+            self.streams[sensor] = b
             self._conns[sensor] = conns
         for topic, conns in infos:
             ns = topic.rsplit("/", 1)[0]
@@ -434,6 +438,17 @@ class BagSource:
 
                 self.streams[sensor].config = dump_yaml(self.cameras[sensor])
 
+    def _check_kind(self, b: BagStream) -> None:
+        if self.rig is None or b.sensor not in self.rig.config.sensors:
+            return
+        kind = self.rig.config.sensors[b.sensor].kind
+        fits = {"radar": ("radar_points", "radar_adc"), "lidar": ("lidar",), "camera": ("image",)}
+        if b.kind not in fits.get(kind, (b.kind,)):
+            raise DriversError(
+                f"{self.path}: topic {b.topic} ({b.msgtype}) maps to {kind} {b.sensor!r} of the rig, "
+                f"but holds {b.kind} frames"
+            )
+
     def _describe(
         self, sensor: str, topic: str, msgtype: str, handler: str, count: int, msg: Any
     ) -> BagStream:
@@ -453,9 +468,7 @@ class BagSource:
             )
             s.kind, s.fields = ("radar_points", fields) if radar else ("lidar", LIDAR_FIELDS)
             if not {"x", "y", "z"} <= set(fields):
-                raise DriversError(
-                    f"{self.path}: {topic}: PointCloud2 without x, y, z fields (has {', '.join(fields)})"
-                )
+                raise DriversError(f"PointCloud2 without x, y, z fields (has {', '.join(fields)})")
         elif handler == "scan":
             s.kind, s.fields = "radar_points", SCAN_FIELDS
         elif handler in ("image", "compressed"):

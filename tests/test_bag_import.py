@@ -525,3 +525,36 @@ def yaml_transforms(text: str) -> dict[str, np.ndarray]:
     import yaml
 
     return {k: np.asarray(v) for k, v in yaml.safe_load(text)["transforms"].items()}
+
+
+def test_unreadable_streams_are_listed_and_rig_kinds_checked(
+    tmp_path: Path, content: dict[str, Any]
+) -> None:
+    b = Build(False)
+    depth = b.image(T0, content["image"][0], "rgb8")
+    depth.encoding, depth.step = "16UC1", 16  # a depth camera: 8 x 6 uint16 in the same bytes
+    bag = tmp_path / "d.bag"
+    write_bag(
+        bag,
+        False,
+        "sqlite3",
+        [
+            ("/depth/image", "sensor_msgs/msg/Image", depth, T0),
+            ("/rgb/image", "sensor_msgs/msg/Image", b.image(T0, content["image"][0], "rgb8"), T0),
+        ],
+    )
+    with BagSource(bag) as src:
+        assert list(src.streams) == ["rgb-image"]
+        assert "image encoding '16UC1' not supported" in src.ignored["/depth/image"]
+    rig_path = tmp_path / "rig.yaml"
+    rig_path.write_text(
+        Path(load_rig("hupr").source)
+        .read_text()
+        .replace("../radars/hupr_iwr1843.yaml", "hupr_iwr1843")
+        .replace(
+            "    transport: dca1000\n  radar-v:",
+            "    transport: dca1000\n    options: {topic: /rgb/image}\n  radar-v:",
+        )
+    )
+    with pytest.raises(DriversError, match=r"/rgb/image .* maps to radar 'radar-h' .* holds image"):
+        BagSource(bag, load_rig(rig_path))
