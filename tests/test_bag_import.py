@@ -10,10 +10,18 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from drivers import DriversError, RecordingReader, load_rig
+from drivers import (
+    DriversError,
+    Frame,
+    RecordingReader,
+    RecordingWriter,
+    StreamSpec,
+    calibration_from_rig,
+    load_rig,
+)
 from drivers.bags import export_recording, typestore
 from drivers.bagsource import SCAN_FIELDS, BagSource, import_bag
-from drivers.sim import SimConfig, Simulation, simulate_to_recording
+from drivers.config import dump_yaml
 
 FLAVOURS = [(False, "sqlite3", "b.bag"), (True, "sqlite3", "b_sqlite"), (True, "mcap", "b_mcap")]
 T0 = 1_700_000_000_123_456_789
@@ -21,10 +29,52 @@ T0 = 1_700_000_000_123_456_789
 
 @pytest.fixture(scope="module")
 def rec(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A hupr-rig recording as the simulator lays it out (radar ADC, camera, ground truth), with
+    random content: 3 frames per stream at the sensors' clock offsets."""
+    rig = load_rig("hupr")
     p = tmp_path_factory.mktemp("bagimport") / "rec.h5"
-    simulate_to_recording(
-        Simulation("hupr", SimConfig(people=2, seconds=0.2, seed=5)), p, progress=False
+    rng = np.random.default_rng(5)
+    words = rig.radars["radar-h"].adc_words_per_frame
+    i16, u8, f32 = np.dtype(np.int16), np.dtype(np.uint8), np.dtype(np.float32)
+    specs = {
+        r: StreamSpec(
+            "radar_adc",
+            fixed={"adc": ((words,), i16)},
+            config=dump_yaml(rig.radars[r]),
+            attrs={"layout": "dca1000_2lane"},
+        )
+        for r in ("radar-h", "radar-v")
+    }
+    specs["camera"] = StreamSpec("image", fixed={"image": ((256, 256, 3), u8)})
+    specs["groundtruth"] = StreamSpec(
+        "skeleton",
+        fixed={
+            "joints": ((2, 15, 3), f32),
+            "confidence": ((2, 15), f32),
+            "person_id": ((2,), np.dtype(np.int32)),
+        },
     )
+    frames = []
+    for k in range(3):
+        t = T0 + k * 100_000_000
+        for r, dt in (("radar-h", 0), ("radar-v", 2_000_000)):
+            adc = rng.integers(-2000, 2000, words, np.int16)
+            frames.append(Frame(r, "radar_adc", t + dt, k + 1, {"adc": adc}, int(k == 1)))
+        img = rng.integers(0, 255, (256, 256, 3), np.uint8)
+        frames.append(Frame("camera", "image", t - 15_000_000, k, {"image": img}))
+        sk = {
+            "joints": rng.normal(size=(2, 15, 3)).astype(np.float32),
+            "confidence": rng.uniform(size=(2, 15)).astype(np.float32),
+            "person_id": np.array([0, 1], np.int32),
+        }
+        frames.append(Frame("groundtruth", "skeleton", t, k, sk))
+    with RecordingWriter(
+        p, rig_yaml=rig.text, calibration_yaml=calibration_from_rig(rig).to_yaml()
+    ) as w:
+        for n, spec in specs.items():
+            w.add_stream(n, spec)
+        for f in sorted(frames, key=lambda f: f.stamp_ns):
+            w.write(f)
     return p
 
 
@@ -558,3 +608,33 @@ def test_unreadable_streams_are_listed_and_rig_kinds_checked(
     )
     with pytest.raises(DriversError, match=r"/rgb/image .* maps to radar 'radar-h' .* holds image"):
         BagSource(bag, load_rig(rig_path))
+
+
+def test_compressed_images_kept_as_bytes_without_a_decoder(
+    tmp_path: Path, content: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import drivers.bagsource as bs
+
+    monkeypatch.setattr(bs, "_can_decode", lambda: False)
+    b = Build(True)
+    msgs = [b.compressed(T0 + k, img) for k, img in enumerate(content["image"])]
+    bag = tmp_path / "c"
+    write_bag(
+        bag,
+        True,
+        "mcap",
+        [
+            ("/cam/compressed", "sensor_msgs/msg/CompressedImage", m, T0 + k)
+            for k, m in enumerate(msgs)
+        ],
+    )
+    with BagSource(bag) as src:
+        frames = list(src.frames())
+        assert any("compressed images kept as bytes" in w for w in src.stats.warnings)
+    for f, m in zip(frames, msgs, strict=True):
+        np.testing.assert_array_equal(f.data["compressed"], m.data)
+    counts, _ = import_bag(bag, tmp_path / "c.h5", progress=False)
+    assert counts == {"cam-compressed": 3}
+    with RecordingReader(tmp_path / "c.h5") as r:
+        f = next(r.frames("cam-compressed", 1))
+    np.testing.assert_array_equal(f.data["compressed"].reshape(-1), msgs[1].data)
