@@ -638,3 +638,10 @@ def test_compressed_images_kept_as_bytes_without_a_decoder(
     with RecordingReader(tmp_path / "c.h5") as r:
         f = next(r.frames("cam-compressed", 1))
     np.testing.assert_array_equal(f.data["compressed"].reshape(-1), msgs[1].data)
+
+
+def test_log_stamps_on_request(tmp_path: Path, content: dict[str, Any]) -> None:
+    sensor_bag(tmp_path / "b.bag", False, "sqlite3", content)
+    with BagSource(tmp_path / "b.bag", stamps="log", topics=["/ti_mmwave/radar_scan_pcl"]) as src:
+        stamps = [f.stamp_ns for f in src.frames()]
+    assert stamps == [T0 + i * 100_000_000 + 3_000_000 for i in range(3)]  # rosbag's receipt time
