@@ -645,3 +645,35 @@ def test_log_stamps_on_request(tmp_path: Path, content: dict[str, Any]) -> None:
     with BagSource(tmp_path / "b.bag", stamps="log", topics=["/ti_mmwave/radar_scan_pcl"]) as src:
         stamps = [f.stamp_ns for f in src.frames()]
     assert stamps == [T0 + i * 100_000_000 + 3_000_000 for i in range(3)]  # rosbag's receipt time
+
+
+def test_the_bags_own_definition_wins(tmp_path: Path) -> None:
+    """A fork's RadarScan with an extra field mid-message: only its stored definition reads it."""
+    from rosbags.rosbag1 import Writer
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+    from drivers.bags import RADAR_SCAN_MSG
+
+    name = "ti_mmwave_rospkg/msg/RadarScan"
+    ts = get_typestore(Stores.ROS1_NOETIC)
+    ts.register(
+        get_types_from_msg(
+            RADAR_SCAN_MSG.replace("float32 range", "float32 snr\nfloat32 range"), name
+        )
+    )
+    b = Build(False)
+    bag = tmp_path / "fork.bag"
+    with Writer(bag) as w:
+        c = w.add_connection("/ti_mmwave/radar_scan", name, typestore=ts)
+        for j in range(3):
+            m = ts.types[name](
+                header=b.header(T0, "ti_mmwave_0"), point_id=j, x=1.0 + j, y=2.0, z=3.0, snr=99.0,
+                range=4.0, velocity=-0.5, doppler_bin=7, bearing=12.5, intensity=30.0,
+            )  # fmt: skip
+            w.write(c, T0 + j, ts.serialize_ros1(m, name))
+    with BagSource(bag) as src:
+        (f,) = list(src.frames())
+    np.testing.assert_array_equal(
+        f.data["points"],
+        [[1.0 + j, 2.0, 3.0, 30.0, -0.5, 4.0, 12.5, 7] for j in range(3)],
+    )
