@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,12 +40,12 @@ from typing import Any, Literal
 
 import numpy as np
 
+from . import rosmsgs
 from .calibfile import Calibration, calibration_from_rig
 from .errors import DriversError
-from .recording import RecordingWriter, StreamSpec
 from .rig import CameraConfig, Rig
+from .rosmsgs import chain_transform, cloud_fields, cloud_points, image_rgb, stamp_ns
 from .source import Frame, SourceStats
-from .transforms import invert
 
 HANDLERS = {
     "sensor_msgs/msg/PointCloud2": "cloud",
@@ -63,18 +62,6 @@ HANDLERS = {
 # RadarScan's fields as radar_points columns: metres, m/s, dB (as the driver publishes), degrees, bin
 SCAN_FIELDS = ("x", "y", "z", "intensity", "velocity", "range", "bearing_deg", "doppler_bin")
 LIDAR_FIELDS = ("x", "y", "z", "intensity")
-# sensor_msgs/PointField datatypes
-_PF_DTYPES = {1: "i1", 2: "u1", 3: "i2", 4: "u2", 5: "i4", 6: "u4", 7: "f4", 8: "f8"}
-_CHANNELS = {
-    "rgb8": 3,
-    "bgr8": 3,
-    "rgba8": 4,
-    "bgra8": 4,
-    "mono8": 1,
-    "8uc1": 1,
-    "8uc3": 3,
-    "8uc4": 4,
-}
 TF_WINDOW_NS = 2_000_000_000
 
 
@@ -95,126 +82,12 @@ class BagStream:
     compressed: bool = False
 
 
-def stamp_ns(t: Any) -> int:
-    """int64 ns from a ROS time (``sec``/``nanosec``)."""
-    return int(t.sec) * 1_000_000_000 + int(t.nanosec)
-
-
 def _topic_name(topic: str) -> str:
     m = re.match(r"^/radarpose/([A-Za-z][A-Za-z0-9-]*)/", topic)
     if m:
         return m[1]
     name = re.sub(r"[^A-Za-z0-9]+", "-", topic).strip("-")
     return name if name[:1].isalpha() else f"t-{name}"
-
-
-def cloud_fields(msg: Any) -> tuple[str, ...]:
-    """Names of a PointCloud2's scalar fields of a known datatype, in message order."""
-    return tuple(
-        f.name for f in msg.fields if int(f.count) == 1 and int(f.datatype) in _PF_DTYPES and f.name
-    )
-
-
-def cloud_points(msg: Any, want: tuple[str, ...]) -> np.ndarray:
-    """float32 ``(M, len(want))`` from a PointCloud2; a wanted field the cloud lacks is 0."""
-    n, step = int(msg.width) * int(msg.height), int(msg.point_step)
-    buf = np.asarray(msg.data, np.uint8).reshape(-1)
-    out = np.zeros((n, len(want)), np.float32)
-    if n == 0:
-        return out
-    row_step = int(msg.row_step) or int(msg.width) * step
-    need = (int(msg.height) - 1) * row_step + int(msg.width) * step
-    if step <= 0 or buf.size < need:
-        raise DriversError(
-            f"PointCloud2 of {msg.height}x{msg.width} points, point_step {step}: needs {need} bytes, has {buf.size}"
-        )
-    pad = np.zeros(int(msg.height) * row_step, np.uint8)
-    pad[: min(buf.size, pad.size)] = buf[: pad.size]
-    rows = pad.reshape(int(msg.height), row_step)[:, : int(msg.width) * step].reshape(n, step)
-    by_name = {f.name: f for f in msg.fields}
-    order = ">" if msg.is_bigendian else "<"
-    for j, name in enumerate(want):
-        f = by_name.get(name)
-        if f is None or int(f.datatype) not in _PF_DTYPES:
-            continue
-        dt = np.dtype(order + _PF_DTYPES[int(f.datatype)])
-        off = int(f.offset)
-        if off + dt.itemsize > step:
-            raise DriversError(
-                f"PointCloud2 field {name!r} at offset {off} exceeds point_step {step}"
-            )
-        out[:, j] = np.ascontiguousarray(rows[:, off : off + dt.itemsize]).view(dt).reshape(n)
-    return out
-
-
-def image_rgb(msg: Any) -> np.ndarray:
-    """uint8 ``(H, W, 3)`` RGB from a sensor_msgs/Image in an 8-bit encoding."""
-    enc = str(msg.encoding).lower()
-    ch = _CHANNELS.get(enc)
-    if ch is None:
-        raise DriversError(
-            f"image encoding {msg.encoding!r} not supported (expected one of {', '.join(_CHANNELS)})"
-        )
-    h, w, step = int(msg.height), int(msg.width), int(msg.step)
-    buf = np.asarray(msg.data, np.uint8).reshape(-1)
-    if step < w * ch or buf.size < h * step:
-        raise DriversError(
-            f"image {w}x{h} {enc} with step {step}: needs {h * max(step, w * ch)} bytes, has {buf.size}"
-        )
-    a = buf[: h * step].reshape(h, step)[:, : w * ch].reshape(h, w, ch)
-    if ch == 1:
-        a = np.repeat(a, 3, axis=2)
-    elif enc.startswith("bgr") or enc in ("8uc3", "8uc4"):  # OpenCV's 8UC3 is BGR
-        a = a[:, :, 2::-1]
-    return np.ascontiguousarray(a[:, :, :3])
-
-
-def _decode(data: np.ndarray) -> np.ndarray:
-    from .filesources import _imageio, _rgb
-
-    try:
-        return _rgb(_imageio().imread(np.asarray(data, np.uint8).tobytes()))
-    except DriversError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any decoder failure is one bad frame
-        raise DriversError(f"compressed image cannot be decoded ({exc})") from None
-
-
-def _can_decode() -> bool:
-    try:
-        import imageio.v3  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _tf_matrix(tr: Any) -> np.ndarray:
-    from scipy.spatial.transform import Rotation
-
-    q = tr.rotation
-    T = np.eye(4)
-    T[:3, :3] = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
-    T[:3, 3] = [tr.translation.x, tr.translation.y, tr.translation.z]
-    return T
-
-
-def chain_transform(
-    edges: dict[tuple[str, str], np.ndarray], to: str, frm: str
-) -> np.ndarray | None:
-    """``T_<to>_<frm>`` through a tf tree given as ``{(parent, child): T_parent_child}``; None if unconnected."""
-    graph: dict[str, list[tuple[str, np.ndarray]]] = {}
-    for (p, c), T in edges.items():
-        graph.setdefault(p, []).append((c, T))
-        graph.setdefault(c, []).append((p, invert(T)))
-    seen = {to: np.eye(4)}
-    todo = deque([to])
-    while todo:
-        a = todo.popleft()
-        for b, T_a_b in graph.get(a, []):
-            if b not in seen:
-                seen[b] = seen[a] @ T_a_b
-                todo.append(b)
-    return seen.get(frm)
 
 
 def _reader_errors() -> tuple[type[BaseException], ...]:
@@ -473,13 +346,13 @@ class BagSource:
             s.kind, s.fields = "radar_points", SCAN_FIELDS
         elif handler in ("image", "compressed"):
             s.kind = "image"
-            if handler == "compressed" and not _can_decode():
+            if handler == "compressed" and not rosmsgs.can_decode():
                 s.compressed = True
                 self.stats.warn(
                     f"{topic}: imageio is not installed, compressed images kept as bytes"
                 )
             else:
-                img = image_rgb(msg) if handler == "image" else _decode(msg.data)
+                img = image_rgb(msg) if handler == "image" else rosmsgs.decode_image(msg.data)
                 s.shapes = {"image": img.shape}
         elif handler == "adc":
             s.kind = "radar_adc"
@@ -502,7 +375,7 @@ class BagSource:
                 for t in r.deserialize(raw, c.msgtype).transforms:
                     edge = (str(t.header.frame_id).lstrip("/"), str(t.child_frame_id).lstrip("/"))
                     if static or edge not in self.tf_edges:
-                        self.tf_edges[edge] = _tf_matrix(t.transform)
+                        self.tf_edges[edge] = rosmsgs.tf_matrix(t.transform)
         except _reader_errors() as exc:
             self.stats.warn(f"tf read stopped early ({_why(exc)})")
 
@@ -553,7 +426,7 @@ class BagSource:
         elif h == "compressed":
             if b.compressed:
                 return {"compressed": np.asarray(msg.data, np.uint8).reshape(-1)}, -1, 0
-            img = _decode(msg.data)
+            img = rosmsgs.decode_image(msg.data)
         elif h == "adc":
             adc = np.asarray(msg.adc, np.int16)
             if adc.shape != b.shapes["adc"]:
@@ -711,90 +584,3 @@ class BagSource:
 def _why(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def stream_spec(b: BagStream, reference: str = "") -> StreamSpec:
-    """How an imported bag stream is stored in a recording."""
-    attrs = {k: v for k, v in b.attrs.items() if k != "handler"}
-    if b.kind == "radar_adc":
-        return StreamSpec(
-            "radar_adc",
-            fixed={"adc": (b.shapes["adc"], np.dtype(np.int16))},
-            config=b.config,
-            attrs=attrs,
-        )
-    if b.kind in ("radar_points", "lidar"):
-        return StreamSpec(
-            b.kind,
-            ragged={"points": (len(b.fields), np.dtype(np.float32))},
-            fields=b.fields,
-            attrs=attrs,
-        )
-    if b.kind == "image":
-        if b.compressed:
-            return StreamSpec("image", ragged={"compressed": (1, np.dtype(np.uint8))}, attrs=attrs)
-        return StreamSpec(
-            "image",
-            fixed={"image": (b.shapes["image"], np.dtype(np.uint8))},
-            config=b.config,
-            attrs=attrs,
-            compression="lzf",
-        )
-    return StreamSpec(
-        "skeleton",
-        fixed={
-            "joints": (b.shapes["joints"], np.dtype(np.float32)),
-            "confidence": (b.shapes["confidence"], np.dtype(np.float32)),
-            "person_id": (b.shapes["person_id"], np.dtype(np.int32)),
-        },
-        attrs={**attrs, "frame": reference},
-    )
-
-
-def import_bag(
-    bag: str | Path,
-    out: str | Path,
-    rig: Rig | None = None,
-    *,
-    progress: bool = True,
-    **options: Any,
-) -> tuple[dict[str, int], BagSource]:
-    """Write a bag's sensor streams, camera intrinsics and tf extrinsics into an HDF5 recording.
-
-    Returns frames written per stream and the (closed) source, whose ``stats`` and ``ignored``
-    say what was dropped or left out. ``options`` go to :class:`BagSource`.
-    """
-    from .progress import progress as bar
-
-    out = Path(out)
-    if out.exists():
-        raise DriversError(f"{out}: already exists; choose a new name")
-    with BagSource(bag, rig, **options) as src:
-        if not src.streams:
-            raise DriversError(
-                f"{src.path}: no sensor topics found (ignored: "
-                + "; ".join(f"{t}: {why}" for t, why in src.ignored.items())
-                + ")"
-            )
-        cal = src.calibration()
-        with RecordingWriter(
-            out,
-            rig_yaml=rig.text if rig is not None else "",
-            calibration_yaml=cal.to_yaml() if cal.transforms or cal.clock_offsets else "",
-            attrs={"source": f"ROS bag {src.path.name}"},
-        ) as w:
-            for name, b in src.streams.items():
-                w.add_stream(name, stream_spec(b, src.reference))
-            total = sum(b.messages for b in src.streams.values())
-            frames = src.frames()
-            try:
-                for f in bar(frames, total=total, desc="importing") if progress else frames:
-                    if "compressed" in f.data:
-                        data = {"compressed": f.data["compressed"].reshape(-1, 1)}
-                        f = Frame(f.sensor, f.kind, f.stamp_ns, f.counter, data, f.flags)
-                    w.write(f)
-            except DriversError as exc:  # a damaged bag: keep what was read, then say so
-                damage = exc
-            else:
-                return w.counts, src
-        raise DriversError(f"{damage}; {sum(w.counts.values())} frames kept in {out}")

@@ -65,7 +65,8 @@ def open_recorded(path: str | Path, rig: Rig | None = None, **bag_options: Any) 
 
 def stream_specs(source: Source) -> dict[str, StreamSpec]:
     """How each stream of a file source is declared, to record what it replays."""
-    from .bagsource import BagSource, stream_spec
+    from .bagimport import stream_spec
+    from .bagsource import BagSource
 
     if isinstance(source, RecordingSource):
         return {n: source.reader.spec(n) for n in source.names}

@@ -19,8 +19,9 @@ from drivers import (
     calibration_from_rig,
     load_rig,
 )
+from drivers.bagimport import import_bag
 from drivers.bags import export_recording, typestore
-from drivers.bagsource import SCAN_FIELDS, BagSource, import_bag
+from drivers.bagsource import SCAN_FIELDS, BagSource
 from drivers.config import dump_yaml
 
 FLAVOURS = [(False, "sqlite3", "b.bag"), (True, "sqlite3", "b_sqlite"), (True, "mcap", "b_mcap")]
@@ -613,9 +614,9 @@ def test_unreadable_streams_are_listed_and_rig_kinds_checked(
 def test_compressed_images_kept_as_bytes_without_a_decoder(
     tmp_path: Path, content: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import drivers.bagsource as bs
+    import drivers.rosmsgs
 
-    monkeypatch.setattr(bs, "_can_decode", lambda: False)
+    monkeypatch.setattr(drivers.rosmsgs, "can_decode", lambda: False)
     b = Build(True)
     msgs = [b.compressed(T0 + k, img) for k, img in enumerate(content["image"])]
     bag = tmp_path / "c"

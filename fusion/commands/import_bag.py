@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from drivers import load_rig
-    from drivers.bagsource import import_bag
+    from drivers.bagimport import import_bag
 
     rig = load_rig(args.rig) if args.rig else None
     counts, src = import_bag(
