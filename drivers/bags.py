@@ -36,14 +36,29 @@ int32[] person_id
 float32[] joints
 float32[] confidence
 """
+# ti_mmwave_rospkg's per-point message (one message per detected point; point_id restarts at 0
+# with every radar frame); the package is ``ti_mmwave_rospkg`` in ROS1, ``..._msgs`` in ROS2
+RADAR_SCAN_MSG = """std_msgs/Header header
+uint16 point_id
+float32 x
+float32 y
+float32 z
+float32 range
+float32 velocity
+uint16 doppler_bin
+float32 bearing
+float32 intensity
+"""
 MSG_TYPES = {
     "radarpose_msgs/msg/RadarAdc": RADAR_ADC_MSG,
     "radarpose_msgs/msg/Skeleton3D": SKELETON_MSG,
+    "ti_mmwave_rospkg/msg/RadarScan": RADAR_SCAN_MSG,
+    "ti_mmwave_rospkg_msgs/msg/RadarScan": RADAR_SCAN_MSG,
 }
 
 
 def typestore(ros2: bool) -> Any:
-    """A rosbags typestore with the standard messages plus radarpose's own."""
+    """A rosbags typestore with the standard messages, radarpose's own and ti_mmwave_rospkg's."""
     from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
     ts = get_typestore(Stores.ROS2_HUMBLE if ros2 else Stores.ROS1_NOETIC)

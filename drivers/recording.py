@@ -284,6 +284,27 @@ class RecordingReader:
             raise DriversError(f"{self.path}: stream {name!r} stores no camera config")
         return from_dict(CameraConfig, yaml.safe_load(info.config), source=f"{self.path}:{name}")
 
+    def spec(self, name: str) -> StreamSpec:
+        """The :class:`StreamSpec` a stream was declared with, to write its frames elsewhere."""
+        g = self.group(name)
+        ragged = {k[: -len("_count")] for k in g if k.endswith("_count")}
+        attrs = {k: v for k, v in g.attrs.items() if k not in ("kind", "config", "fields")}
+        return StreamSpec(
+            kind=str(g.attrs["kind"]),
+            fixed={
+                k: (tuple(g[k].shape[1:]), g[k].dtype)
+                for k in g
+                if k not in _META and not k.endswith("_count") and k not in ragged
+            },
+            ragged={k: (int(g[k].shape[1]), g[k].dtype) for k in ragged},
+            fields=tuple(str(x) for x in g.attrs.get("fields", [])),
+            config=str(g.attrs.get("config", "")),
+            attrs=attrs,
+            compression=next(
+                (g[k].compression for k in g if k not in _META and g[k].compression), None
+            ),
+        )
+
     def stamps(self, name: str) -> np.ndarray:
         g = self.group(name)
         return g["stamp_ns"][: self._n(g)]

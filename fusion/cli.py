@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "radar-LiDAR from corner reflectors, LiDAR-camera from a checkerboard: YAML and report",
     ),
     "export": ("export", "write a recording as a ROS1 or ROS2 (sqlite3/MCAP) bag"),
+    "import": ("import_bag", "read a ROS1 or ROS2 bag into an HDF5 recording (topics via the rig)"),
+    "replay": ("replay", "replay a recording or bag like a live rig: 1x, Nx or max speed"),
     "view": ("view", "draw a recording's frames with skeleton overlays (PNG/GIF, or a window)"),
     "demo": ("demo", "run the main job on the built-in simulator and write a report"),
     "capture": ("capture", "record a rig's live sensors (TI UART, DCA1000) into an HDF5 recording"),
