@@ -26,9 +26,11 @@ def build_model(name: str, **kwargs: Any) -> nn.Module:
 
 
 def _register_builtin() -> None:
+    from .hrradarpose import HRRadarPose
     from .realtime import RadarPoseLite
 
     register("radarpose_lite", RadarPoseLite)
+    register("hrradarpose", HRRadarPose)
 
 
 _register_builtin()
