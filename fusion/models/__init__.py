@@ -27,10 +27,12 @@ def build_model(name: str, **kwargs: Any) -> nn.Module:
 
 def _register_builtin() -> None:
     from .hrradarpose import HRRadarPose
+    from .hupr import HuPRNet
     from .realtime import RadarPoseLite
 
     register("radarpose_lite", RadarPoseLite)
     register("hrradarpose", HRRadarPose)
+    register("hupr", HuPRNet)
 
 
 _register_builtin()
