@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "write a recording as a ROS1 or ROS2 (sqlite3/MCAP) bag"),
     "view": ("view", "draw a recording's frames with skeleton overlays (PNG/GIF, or a window)"),
     "demo": ("demo", "run the main job on the built-in simulator and write a report"),
+    "import-weights": ("import_weights", "convert an official HuPR or RT-Pose checkpoint to ours"),
     "capture": ("capture", "record a rig's live sensors (TI UART, DCA1000) into an HDF5 recording"),
 }
 

@@ -14,6 +14,7 @@ names to theirs and :func:`load_official_checkpoint` loads such a file.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -207,23 +208,20 @@ def official_key(key: str) -> str:
     raise FusionError(f"HRRadarPose: no official name for parameter {key!r}")
 
 
-def official_key_table(model: HRRadarPose | None = None) -> dict[str, str]:
-    """``{our name: official name}`` for every state_dict entry."""
-    model = model or HRRadarPose()
-    return {k: official_key(k) for k in model.state_dict()}
+@functools.cache
+def _official_table() -> tuple[tuple[str, str], ...]:
+    return tuple((k, official_key(k)) for k in HRRadarPose().state_dict())
+
+
+def official_key_table() -> dict[str, str]:
+    """``{our name: official name}`` for every state_dict entry (154)."""
+    return dict(_official_table())
 
 
 def _state_dict_of(path_or_state: Any) -> Mapping[str, torch.Tensor]:
-    ck = path_or_state
-    if not isinstance(ck, Mapping):
-        try:
-            ck = torch.load(ck, map_location="cpu", weights_only=False)
-        except FileNotFoundError:
-            raise
-        except Exception as exc:  # torch raises many types for a damaged file
-            raise FusionError(f"{path_or_state}: not a readable checkpoint ({exc})") from None
-    if not isinstance(ck, Mapping):
-        raise FusionError(f"expected a checkpoint dict, got {type(ck).__name__}")
+    from ..official_weights import read_checkpoint
+
+    ck = read_checkpoint(path_or_state)
     sd = ck.get("state_dict", ck)
     if not isinstance(sd, Mapping):
         raise FusionError("checkpoint's 'state_dict' is not a mapping of tensors")
@@ -341,7 +339,10 @@ def loss_fn(
     pred = reg[b, :, idx[:, 0], idx[:, 1], idx[:, 2]]  # (B, 45)
     m = batch["mask"].float().unsqueeze(1)
     l_reg = ((pred - batch["reg"]).abs() * m).sum() / (m.sum() + 1e-4)
-    return l_hm + REG_WEIGHT * l_reg, {"heatmap": float(l_hm), "offset": float(l_reg)}
+    return l_hm + REG_WEIGHT * l_reg, {
+        "heatmap": float(l_hm.detach()),
+        "offset": float(l_reg.detach()),
+    }
 
 
 @torch.no_grad()

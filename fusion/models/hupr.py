@@ -15,7 +15,6 @@ it with the 2D heatmaps into radar-frame skeletons.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -310,9 +309,17 @@ class HuPRNet(nn.Module):
         heatmap = torch.sigmoid(logits).unsqueeze(2)
         if not self.head_3d:
             return heatmap, gcn_heatmap
-        d = self.depthHead(ra[0])  # (B, J, range, azimuth)
+        return heatmap, gcn_heatmap, self.depth(ra[0])
+
+    def depth(self, ra_features: torch.Tensor) -> torch.Tensor:
+        """Horizontal radar's full-resolution features ``(B, 2F, range, azimuth)`` → ranges ``(B, J)`` (m).
+
+        A soft-argmax over the range–azimuth plane per joint, marginalised onto range: the
+        expected range under the joint's softmax, differentiable for training.
+        """
+        d = self.depthHead(ra_features)  # (B, J, range, azimuth)
         p_range = F.softmax(d.flatten(2), -1).view_as(d).sum(-1)  # (B, J, range)
-        return heatmap, gcn_heatmap, p_range @ self.range_bins_m
+        return p_range @ self.range_bins_m
 
 
 def load_hupr_checkpoint(path_or_state: Any, model: HuPRNet | None = None) -> HuPRNet:
@@ -322,16 +329,9 @@ def load_hupr_checkpoint(path_or_state: Any, model: HuPRNet | None = None) -> Hu
     model stays as initialised. Raises :class:`FusionError` listing missing/unexpected keys.
     """
     model = model or HuPRNet()
-    ck = path_or_state
-    if not isinstance(ck, Mapping):
-        try:
-            ck = torch.load(ck, map_location="cpu", weights_only=False)
-        except FileNotFoundError:
-            raise
-        except Exception as exc:  # torch raises many types for a damaged file
-            raise FusionError(f"{path_or_state}: not a readable checkpoint ({exc})") from None
-    if not isinstance(ck, Mapping):
-        raise FusionError(f"expected a checkpoint dict, got {type(ck).__name__}")
+    from ..official_weights import read_checkpoint
+
+    ck = read_checkpoint(path_or_state)
     sd = ck.get("model_state_dict", ck)
     sd = {k.removeprefix("module."): v for k, v in sd.items()}
     want = {k for k in model.state_dict() if not k.startswith("depthHead.")}
