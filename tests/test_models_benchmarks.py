@@ -212,9 +212,17 @@ def test_hrradarpose_loss_decreases_on_a_tiny_batch() -> None:
     assert losses[-1] < 0.7 * losses[0]
 
 
-def test_hrradarpose_refuses_wrong_input() -> None:
+def test_models_refuse_wrong_input() -> None:
     with pytest.raises(FusionError, match=r"multiples of 8, got \(1, 32, 8, 16, 15\)"):
         HRRadarPose()(torch.zeros(1, 32, 8, 16, 15))
+    hupr = HuPRNet(num_filters=8)
+    with pytest.raises(
+        FusionError,
+        match=r"hori: expected \(B, 8, 8, 2, 64, 64, elevation\), got \(1, 8, 8, 2, 64, 32, 8\)",
+    ):
+        hupr(torch.zeros(1, 8, 8, 2, 64, 32, 8), torch.zeros(1, 8, 8, 2, 64, 64, 8))
+    with pytest.raises(FusionError, match="one input must stack both radars"):
+        hupr(torch.zeros(1, 8, 8, 2, 64, 64, 8))
 
 
 # ---------------------------------------------------------------- HuPR
@@ -349,7 +357,7 @@ def test_hupr_full_size_checkpoint_file_and_forward(tmp_path: Path) -> None:
     for k, v in src.state_dict().items():
         assert torch.equal(model.state_dict()[k], v), k
     with torch.no_grad():
-        heat, gcn_heat = model(*_hupr_inputs())
+        heat, gcn_heat = model(torch.stack(_hupr_inputs(), 1))  # the Trainer's single input
     assert heat.shape == (1, 14, 1, 64, 64) and gcn_heat.shape == (1, 1, 14, 64, 64)
     assert 0 < float(gcn_heat.min()) and float(gcn_heat.max()) < 1
 
@@ -405,3 +413,28 @@ def test_import_weights_rtpose_and_refusals(tmp_path: Path, capsys: pytest.Captu
     text.write_text("hello")
     assert main(["import-weights", str(text), str(out)]) == 2
     assert "not a readable checkpoint" in capsys.readouterr().err
+
+
+def test_hupr_targets_and_loss() -> None:
+    from fusion.models.hupr import loss_fn as hupr_loss
+    from fusion.models.hupr import make_targets as hupr_targets
+
+    joints = np.full((14, 2), 128.0)
+    joints[0] = [41.9, 82.0]  # cell int(41.9/4 + 0.5) = 10, int(82/4 + 0.5) = 21
+    joints[1] = [1.0, 254.0]  # cell (0, 64): patch cropped at two borders
+    joints[2] = [-40.0, 128.0]  # cell -9: patch entirely outside, empty
+    t = hupr_targets(joints)
+    assert t.shape == (14, 64, 64) and t[0, 21, 10] == 1.0 and t[0].argmax() == 21 * 64 + 10
+    assert t[0, 21, 11] == pytest.approx(math.exp(-1 / 8)) and t[0, 27, 16] == pytest.approx(
+        math.exp(-72 / 8)
+    )
+    assert (t[0] > 0).sum() == 169 and t[0, 28, 10] == 0
+    assert (t[1] > 0).sum() == 7 * 6 and t[2].max() == 0
+    target = torch.from_numpy(t)[None]
+    p = torch.full((1, 14, 64, 64), 0.25)
+    loss, parts = hupr_loss((p.unsqueeze(2), p.unsqueeze(1)), {"heatmap": target})
+    tt = t.astype(np.float64)
+    bce = float(np.mean(-(tt * np.log(0.25) + (1 - tt) * np.log(0.75))))
+    assert float(loss) == pytest.approx(2 * bce, rel=1e-5) and parts["heatmap"] == pytest.approx(
+        bce, rel=1e-5
+    )

@@ -296,7 +296,17 @@ class HuPRNet(nn.Module):
         x = x.view(b, self.num_group_frames, -1, self.range_size, self.azimuth_size)
         return x.permute(0, 2, 1, 3, 4)
 
-    def forward(self, hori: torch.Tensor, vert: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def forward(
+        self, hori: torch.Tensor, vert: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """Either both radars, or one tensor ``(B, 2, ...)`` stacking them (horizontal first), the
+        single input :class:`fusion.train.Trainer` passes."""
+        if vert is None:
+            if hori.ndim != 8 or hori.shape[1] != 2:
+                raise FusionError(
+                    f"HuPRNet: one input must stack both radars as (B, 2, 8, 8, 2, 64, 64, 8), got {tuple(hori.shape)}"
+                )
+            hori, vert = hori[:, 0], hori[:, 1]
         want = (self.num_group_frames, self.num_frames, 2, self.range_size, self.azimuth_size)
         for name, t in (("hori", hori), ("vert", vert)):
             if t.ndim != 7 or tuple(t.shape[1:6]) != want:
@@ -375,3 +385,48 @@ def lift_to_3d(
     p = rays / np.linalg.norm(rays, axis=-1, keepdims=True) * depth[..., None]
     T = np.asarray(T_radar_camera, np.float64)
     return p @ T[:3, :3].T + T[:3, 3]
+
+
+def make_targets(
+    joints_px: np.ndarray, heatmap_size: int = 64, image_size: int = 256, sigma: float = 2.0
+) -> np.ndarray:
+    """HuPR's training heatmaps ``(14, S, S)`` float32 from ``joints_px (14, 2)`` image pixels (u, v).
+
+    Joint j gets an unnormalised Gaussian (peak 1, σ = 2 cells) in a (6σ+1)² patch centred on cell
+    ``int(u / stride + 0.5)``, cropped at the border; a joint whose patch misses the grid stays empty.
+    """
+    j = np.asarray(joints_px, np.float64)
+    if j.ndim != 2 or j.shape[1] != 2:
+        raise FusionError(f"expected joints (J, 2) in pixels, got {j.shape}")
+    out = np.zeros((len(j), heatmap_size, heatmap_size), np.float32)
+    r = int(3 * sigma)
+    stride = image_size / heatmap_size
+    d = np.arange(-r, r + 1)
+    g = np.exp(-(d[None] ** 2 + d[:, None] ** 2) / (2 * sigma**2))  # (dy, dx)
+    for k, (u, v) in enumerate(j):
+        cx, cy = int(u / stride + 0.5), int(v / stride + 0.5)
+        x0, x1 = max(cx - r, 0), min(cx + r + 1, heatmap_size)
+        y0, y1 = max(cy - r, 0), min(cy + r + 1, heatmap_size)
+        if x0 >= x1 or y0 >= y1:
+            continue
+        out[k, y0:y1, x0:x1] = g[y0 - cy + r : y1 - cy + r, x0 - cx + r : x1 - cx + r]
+    return out
+
+
+def loss_fn(
+    out: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """HuPR's loss: mean BCE of the decoder heatmap plus mean BCE of the PRGCN heatmap, both against
+    ``batch["heatmap"] (B, 14, 64, 64)``; with a 3D head and ``batch["depth"] (B, 14)`` (m), plus the
+    L1 of the per-joint range."""
+    heatmap, gcn_heatmap = out[0], out[1]
+    target = batch["heatmap"]
+    l1 = F.binary_cross_entropy(heatmap.reshape(target.shape), target)
+    l2 = F.binary_cross_entropy(gcn_heatmap.reshape(target.shape), target)
+    total = l1 + l2
+    parts = {"heatmap": float(l1.detach()), "gcn_heatmap": float(l2.detach())}
+    if len(out) > 2 and "depth" in batch:
+        l3 = (out[2] - batch["depth"]).abs().mean()
+        total = total + l3
+        parts["depth"] = float(l3.detach())
+    return total, parts
