@@ -101,6 +101,13 @@ def test_hrradarpose_size_and_official_names() -> None:
         assert tuple(by_official[name].shape) == shape, name
 
 
+def test_hrradarpose_paper_grid_shapes() -> None:
+    """The paper's input (B, 32, 16, 64, 160), run on the meta device (shapes only, no arithmetic)."""
+    with torch.device("meta"):
+        hm, reg = HRRadarPose()(torch.empty(2, 32, 16, 64, 160))
+    assert hm.shape == (2, 1, 16, 64, 160) and reg.shape == (2, 45, 16, 64, 160)
+
+
 def test_hrradarpose_official_checkpoint_round_trip(tmp_path: Path) -> None:
     torch.manual_seed(0)
     src = _perturbed(HRRadarPose(), 1)

@@ -168,11 +168,12 @@ class PRGCN(nn.Module):
         self.L1 = GCNLayer(n, n, num_keypoints)
         self.L2 = GCNLayer(n, n, num_keypoints)
         self.L3 = GCNLayer(n, n, num_keypoints)
-        a = torch.as_tensor(adjacency, dtype=torch.float32)
-        src, dst = a.nonzero(as_tuple=True)  # A[i, j] ≠ 0: node i feeds node j
+        a = np.asarray(adjacency, np.float32)
+        src, dst = np.nonzero(a)  # A[i, j] ≠ 0: node i feeds node j
         # not in the state_dict (HuPR keeps A as a plain attribute), but moves with .to(device)
-        self.register_buffer("edge_index", torch.stack([src, dst]), persistent=False)
-        self.register_buffer("edge_weight", a[src, dst], persistent=False)
+        edges = torch.as_tensor(np.stack([src, dst]), dtype=torch.long)
+        self.register_buffer("edge_index", edges, persistent=False)
+        self.register_buffer("edge_weight", torch.as_tensor(a[src, dst]), persistent=False)
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
         """``logits (B, J, S, S)`` → probabilities ``(B, 1, J, S, S)``."""
