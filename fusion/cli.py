@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("replay", "replay a recording or bag like a live rig: 1x, Nx or max speed"),
     "view": ("view", "draw a recording's frames with skeleton overlays (PNG/GIF, or a window)"),
     "demo": ("demo", "run the main job on the built-in simulator and write a report"),
+    "import-weights": ("import_weights", "convert an official HuPR or RT-Pose checkpoint to ours"),
     "capture": ("capture", "record a rig's live sensors (TI UART, DCA1000) into an HDF5 recording"),
 }
 

@@ -132,16 +132,22 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
+def read_torch_file(path: str | Path) -> Any:
+    """``torch.load`` on the CPU with one-line errors. Unpickles fully: read only files you trust."""
     p = Path(path)
     if not p.is_file():
         raise FusionError(f"{p}: checkpoint not found")
     try:
-        ck = torch.load(p, map_location="cpu", weights_only=False)
+        return torch.load(p, map_location="cpu", weights_only=False)
     except Exception as exc:  # torch raises many types for a damaged file
         raise FusionError(
             f"{p}: not a readable checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
         ) from None
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    ck = read_torch_file(p)
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise FusionError(
             f"{p}: not a radarpose checkpoint (for official HuPR/RT-Pose weights use 'radarpose import-weights')"

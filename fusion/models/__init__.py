@@ -25,10 +25,24 @@ def build_model(name: str, **kwargs: Any) -> nn.Module:
         raise FusionError(f"model {name!r}: {exc}") from None
 
 
+def _hrradarpose(**kwargs: Any) -> nn.Module:
+    from .hrradarpose import HRRadarPose
+
+    return HRRadarPose(**kwargs)
+
+
+def _hupr(**kwargs: Any) -> nn.Module:
+    from .hupr import HuPRNet  # imports torch-geometric: only when asked for
+
+    return HuPRNet(**kwargs)
+
+
 def _register_builtin() -> None:
     from .realtime import RadarPoseLite
 
     register("radarpose_lite", RadarPoseLite)
+    register("hrradarpose", _hrradarpose)
+    register("hupr", _hupr)
 
 
 _register_builtin()

@@ -1,0 +1,97 @@
+"""Pose networks on this machine: forward latency at batch 1 and training samples/s, each model
+against the real-time model measured in the same run. Synthetic inputs of each model's real size.
+
+The benchmark networks are slow on a CPU (HRRadarPose ~185 GFLOP per frame), so each is timed over
+a few calls after one warm-up (about 10 minutes in all on 2 cores); run it on an otherwise idle
+machine.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from fusion.features import N_INPUT
+from fusion.models import build_model
+
+from .common import Result
+
+SECTION = "pose networks"
+
+
+def _seconds(fn: Callable[[], object], calls: int) -> float:
+    """Median seconds per call after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def _lite() -> tuple[torch.nn.Module, torch.Tensor, Callable, dict]:
+    from fusion.models.realtime import loss_fn
+
+    b = 16
+    batch = {
+        "heatmap": torch.rand(b, 1, 32, 32) * 0.5,
+        "mask": (torch.rand(b, 32, 32) > 0.99).float(),
+        "reg": torch.randn(b, 48, 32, 32),
+    }
+    return build_model("radarpose_lite"), torch.randn(b, N_INPUT, 64, 64), loss_fn, batch
+
+
+def _hrradarpose() -> tuple[torch.nn.Module, torch.Tensor, Callable, dict]:
+    from fusion.models.hrradarpose import ROI_ORIGIN_XYZ, VOXEL_XYZ, loss_fn, make_targets
+
+    j = np.asarray(ROI_ORIGIN_XYZ) + np.array([80.0, 32.0, 6.0]) * VOXEL_XYZ
+    t = make_targets(j + np.random.default_rng(0).normal(0, 0.2, (15, 3)))
+    batch = {k: torch.from_numpy(np.asarray(v))[None] for k, v in t.items()}
+    return build_model("hrradarpose"), torch.rand(1, 32, 16, 64, 160), loss_fn, batch
+
+
+def _hupr() -> tuple[torch.nn.Module, torch.Tensor, Callable, dict]:
+    from fusion.models.hupr import loss_fn, make_targets
+
+    uv = np.random.default_rng(0).uniform(60, 196, (14, 2))
+    batch = {"heatmap": torch.from_numpy(make_targets(uv))[None]}
+    return build_model("hupr"), torch.randn(1, 2, 8, 8, 2, 64, 64, 8), loss_fn, batch
+
+
+def _measure(make: Callable, calls: int) -> tuple[float, float]:
+    """(frames/s of a batch-1 forward, training samples/s) of one model."""
+    torch.manual_seed(0)
+    model, x, loss_fn, batch = make()
+    model.eval()
+    with torch.no_grad():
+        fwd = _seconds(lambda: model(x[:1]), calls)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step() -> None:
+        loss, _ = loss_fn(model(x), batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    train = _seconds(step, calls)
+    return 1.0 / fwd, len(x) / train
+
+
+def run() -> list[Result]:
+    lite_fwd, lite_train = _measure(_lite, 20)
+    out = [
+        Result("radarpose_lite forward, batch 1", lite_fwd, "frames/s", "itself", lite_fwd, "≥ 15 frames/s"),
+        Result("radarpose_lite training, batch 16", lite_train, "samples/s", "itself", lite_train),
+    ]  # fmt: skip
+    for name, make, b in (("hrradarpose", _hrradarpose, 1), ("hupr", _hupr, 1)):
+        fwd, train = _measure(make, 2)
+        out.append(Result(f"{name} forward, batch 1", fwd, "frames/s", "radarpose_lite", lite_fwd))
+        out.append(
+            Result(f"{name} training, batch {b}", train, "samples/s", "radarpose_lite", lite_train)
+        )
+    return out
