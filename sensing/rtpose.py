@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -367,20 +368,20 @@ def _gather(
     return out
 
 
-@nb.njit(cache=True, parallel=True, fastmath=True)
+@nb.njit(cache=True, parallel=True)  # no fastmath: the scaling must round as numpy's does
 def _gather_tensor(
     entries: np.ndarray, index: np.ndarray, weight: np.ndarray, valid: np.ndarray
 ) -> np.ndarray:
-    """:func:`_gather` fused with :func:`training_tensor`'s magnitude, pair max and scaling (float64 out)."""
+    """:func:`_gather` fused with :func:`training_tensor`'s magnitude, pair max and float32 scaling."""
     n_vox, half = index.shape[0], entries.shape[2] // 2
-    out = np.empty((half, n_vox), np.float64)
-    scale = 1.0 / (NORM_HIGH - NORM_LOW)
+    out = np.empty((half, n_vox), np.float32)
+    low, span = np.float32(NORM_LOW), np.float32(NORM_HIGH - NORM_LOW)
     for c in nb.prange((n_vox + _CHUNK - 1) // _CHUNK):
         acc, v0, v1 = _interp(entries, index, weight, c)
         for d in range(half):
             for v in range(v0, v1):
                 if not valid[v]:
-                    out[d, v] = 0.0  # |1+0j| = 1 -> (1 - 1) / (1e8 - 1)
+                    out[d, v] = 0  # |1+0j| = 1 -> (1 - 1) / (1e8 - 1)
                     continue
                 ar, ai = np.float64(acc[v - v0, 0, 2 * d]), np.float64(acc[v - v0, 1, 2 * d])
                 br, bi = (
@@ -389,7 +390,7 @@ def _gather_tensor(
                 )
                 ma = np.float32(np.sqrt(ar * ar + ai * ai))
                 mb = np.float32(np.sqrt(br * br + bi * bi))
-                out[d, v] = max((np.float64(max(ma, mb)) - NORM_LOW) * scale, 0.0)
+                out[d, v] = max((max(ma, mb) - low) / span, np.float32(0))
     return out
 
 
@@ -421,8 +422,11 @@ def compact_taps(taps: Taps) -> tuple[np.ndarray, Taps]:
     n_ar = N_AZ * taps.n_range
     flat = taps.index.astype(np.int64)
     keys = (flat % n_ar) * N_EL + flat // n_ar
-    need = np.unique(keys[taps.valid])
-    index = np.where(taps.valid[:, None], np.searchsorted(need, keys), 0).astype(np.int32)
+    used = np.zeros(n_ar * N_EL, bool)
+    used[keys[taps.valid]] = True
+    need = np.flatnonzero(used)
+    rank = (np.cumsum(used) - 1).astype(np.int32)  # key -> its position in need
+    index = np.where(taps.valid[:, None], rank[keys], 0).astype(np.int32)
     return need, Taps(index, taps.weight, taps.valid, taps.shape, taps.n_range)
 
 
@@ -451,9 +455,10 @@ def training_tensor(dzyx: np.ndarray) -> np.ndarray:
     """complex ``(D, Z, Y, X)`` → float16 ``(D/2, Z, Y, X)``: |x|, max over Doppler pairs, (m−1)/(1e8−1) ≥ 0."""
     if dzyx.ndim != 4 or dzyx.shape[0] % 2:
         raise SensingError(f"expected (D, Z, Y, X) with even D, got shape {dzyx.shape}")
-    m = np.abs(dzyx)
-    pooled = np.maximum(m[0::2], m[1::2]).astype(np.float64)
-    return np.maximum((pooled - NORM_LOW) * (1.0 / (NORM_HIGH - NORM_LOW)), 0).astype(np.float16)
+    m = np.abs(dzyx.astype(np.complex64, copy=False))  # float32, as numpy gives it
+    pooled = np.maximum(m[0::2], m[1::2])
+    out = (pooled - np.float32(NORM_LOW)) / np.float32(NORM_HIGH - NORM_LOW)
+    return np.maximum(out, 0).astype(np.float16)
 
 
 def _roi_range(arr: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
@@ -527,9 +532,19 @@ class RtposeProcessor:
         self._n_rows = len(rows)
         self._el_planar = np.stack([self._el.real, self._el.imag], axis=-1).astype(np.float32)
         self.resampler = resampler
-        self.taps = reference_taps() if resampler == "reference" else physical_taps(radar)
-        self._full = compact_taps(self.taps)
-        self._roi = compact_taps(self.taps.subset(*roi_slices()))
+
+    @cached_property
+    def taps(self) -> Taps:
+        """Resampling taps of the whole grid (built on first use: the polar cube needs none)."""
+        return reference_taps() if self.resampler == "reference" else physical_taps(self.radar)
+
+    @cached_property
+    def _full(self) -> tuple[np.ndarray, Taps]:
+        return compact_taps(self.taps)
+
+    @cached_property
+    def _roi(self) -> tuple[np.ndarray, Taps]:
+        return compact_taps(self.taps.subset(*roi_slices()))
 
     def azimuth_rows(self, frame: np.ndarray, *, check: bool = True) -> np.ndarray:
         """Frame → complex64 ``(rows, A128, R, D)``: azimuth spectra of the aperture rows that hold channels."""
