@@ -27,6 +27,11 @@ range bin ``r / Δr`` with the radar's true bin spacing, azimuth bin ``A/2 − A
 bin ``E/2 − E/2·z/r`` (uniform in sin θ; signs of the simulator's model, ``drivers.sim``: carrier
 phase +2π f τ, azimuth index toward +y, elevation index toward +z), y index ``j`` at the grid's y_j.
 Interpolation indices and weights are computed once per processor, so a frame is gathers only.
+
+Sign caveat (unverified on real data): RT-Pose's reference reads higher elevation bins as up and
+higher azimuth bins as right (−y); the simulator's model gives down and right; TI's cascade
+scripts turn their points upside down and left-right. ``up_is_high_elevation=True`` makes the
+physical resampler follow RT-Pose's reading for real captures.
 """
 
 from __future__ import annotations
@@ -300,8 +305,12 @@ def reference_taps() -> Taps:
     )  # fmt: skip
 
 
-def physical_taps(radar: RadarConfig) -> Taps:
-    """Taps placing each voxel of the ``(32, 128, 256)`` grid at its physical range and sin-angles."""
+def physical_taps(radar: RadarConfig, up_is_high_elevation: bool = False) -> Taps:
+    """Taps placing each voxel of the ``(32, 128, 256)`` grid at its physical range and sin-angles.
+
+    Elevation bin ``E/2 − E/2·z/r`` (the simulator's sign), or ``E/2 + E/2·z/r`` when
+    ``up_is_high_elevation`` (RT-Pose's reading of real captures; see the module notes).
+    """
     n_range = next_pow2(radar.n_samples)
     dr = radar.range_resolution * radar.n_samples / n_range  # metres per range-FFT bin
     z, y, x = np.meshgrid(GRID_Z, GRID_Y, GRID_X, indexing="ij")
@@ -309,7 +318,8 @@ def physical_taps(radar: RadarConfig) -> Taps:
     r = np.sqrt(x**2 + y**2 + z**2)
     with np.errstate(divide="ignore", invalid="ignore"):
         ur, uz = np.where(r > 0, y / r, 0.0), np.where(r > 0, z / r, 0.0)
-    bins = (r / dr, N_AZ / 2 - N_AZ / 2 * ur, N_EL / 2 - N_EL / 2 * uz)
+    el_sign = 1 if up_is_high_elevation else -1
+    bins = (r / dr, N_AZ / 2 - N_AZ / 2 * ur, N_EL / 2 + el_sign * N_EL / 2 * uz)
     sizes = (n_range, N_AZ, N_EL)
     valid = x >= 0
     ids, ws = [], []
@@ -481,10 +491,11 @@ def roi_tensor(f16: np.ndarray) -> np.ndarray:
     if f16.ndim != 4 or f16.shape[1:] != GRID_SHAPE:
         raise SensingError(f"expected a training tensor (D2, {GRID_SHAPE}), got shape {f16.shape}")
     z, y, x = roi_slices()
-    return _roi_scale(f16[:, z, y, x])
+    return loader_scale(f16[:, z, y, x])
 
 
-def _roi_scale(f16_crop: np.ndarray) -> np.ndarray:
+def loader_scale(f16_crop: np.ndarray) -> np.ndarray:
+    """The loader's scaling of a cropped training tensor: float32, divided by 10, clipped at 0."""
     a = f16_crop.astype(np.float32) / np.float32(LOADER_SCALE)
     a[a < 0] = 0
     return a
@@ -506,6 +517,8 @@ class RtposeProcessor:
         radar: RadarConfig,
         calibration: CascadeCalibration | None = None,
         resampler: Resampler = "reference",
+        *,
+        up_is_high_elevation: bool = False,
     ) -> None:
         if resampler not in ("reference", "physical"):
             raise SensingError(f"unknown resampler {resampler!r} (choose reference or physical)")
@@ -532,11 +545,14 @@ class RtposeProcessor:
         self._n_rows = len(rows)
         self._el_planar = np.stack([self._el.real, self._el.imag], axis=-1).astype(np.float32)
         self.resampler = resampler
+        self.up_is_high_elevation = up_is_high_elevation
 
     @cached_property
     def taps(self) -> Taps:
         """Resampling taps of the whole grid (built on first use: the polar cube needs none)."""
-        return reference_taps() if self.resampler == "reference" else physical_taps(self.radar)
+        if self.resampler == "reference":
+            return reference_taps()
+        return physical_taps(self.radar, self.up_is_high_elevation)
 
     @cached_property
     def _full(self) -> tuple[np.ndarray, Taps]:
@@ -571,27 +587,30 @@ class RtposeProcessor:
         """complex64 ``(D, R, A128, E32)``, RT-Pose's ``matr4``."""
         return np.ascontiguousarray(self.polar_eard(frame).transpose(3, 2, 1, 0))
 
-    def _entries(self, frame: np.ndarray, need: np.ndarray) -> np.ndarray:
-        z = self.azimuth_rows(frame)
+    def _entries(self, frame: np.ndarray, need: np.ndarray, check: bool = True) -> np.ndarray:
+        z = self.azimuth_rows(frame, check=check)
         zp = np.empty((z.shape[0], N_AZ * self.n_range, 2, self.n_doppler), np.float32)
         zp[:, :, 0], zp[:, :, 1] = (z.reshape(z.shape[0], -1, z.shape[-1]).real,
                                     z.reshape(z.shape[0], -1, z.shape[-1]).imag)  # fmt: skip
         return _elevate(zp, self._el_planar, need)
 
-    def dzyx(self, frame: np.ndarray) -> np.ndarray:
+    def dzyx(self, frame: np.ndarray, *, check: bool = True) -> np.ndarray:
         """complex64 ``(D, 32, 128, 256)`` Cartesian cube (``npy_DZYX_complex``)."""
         need, t = self._full
-        return _gather(self._entries(frame, need), t.index, t.weight, t.valid).reshape(-1, *t.shape)
+        e = self._entries(frame, need, check)
+        return _gather(e, t.index, t.weight, t.valid).reshape(-1, *t.shape)
 
-    def _tensor(self, frame: np.ndarray, compact: tuple[np.ndarray, Taps]) -> np.ndarray:
+    def _tensor(
+        self, frame: np.ndarray, compact: tuple[np.ndarray, Taps], check: bool
+    ) -> np.ndarray:
         need, t = compact
-        out = _gather_tensor(self._entries(frame, need), t.index, t.weight, t.valid)
+        out = _gather_tensor(self._entries(frame, need, check), t.index, t.weight, t.valid)
         return out.astype(np.float16).reshape(-1, *t.shape)
 
-    def tensor(self, frame: np.ndarray) -> np.ndarray:
+    def tensor(self, frame: np.ndarray, *, check: bool = True) -> np.ndarray:
         """float16 ``(D/2, 32, 128, 256)`` training tensor (``DZYX_npy_f16``)."""
-        return self._tensor(frame, self._full)
+        return self._tensor(frame, self._full, check)
 
-    def roi(self, frame: np.ndarray) -> np.ndarray:
+    def roi(self, frame: np.ndarray, *, check: bool = True) -> np.ndarray:
         """float32 ``(D/2, 16, 64, 160)``: the network input, computing only the ROI's voxels."""
-        return _roi_scale(self._tensor(frame, self._roi))
+        return loader_scale(self._tensor(frame, self._roi, check))
