@@ -28,6 +28,7 @@ from sensing.rtpose import (
     RtposeProcessor,
     angle_fft,
     aperture_layout,
+    physical_taps,
     range_doppler,
     reference_taps,
     resample,
@@ -210,6 +211,17 @@ def test_physical_resampler_puts_target_in_its_voxel(target: tuple) -> None:
     vol = np.abs(p.dzyx(f)).sum(axis=0)
     k, j, i = np.unravel_index(int(vol.argmax()), vol.shape)
     assert abs(i - 165) <= 1 and abs(j - 72) <= 1 and abs(k - 18) <= 1
+
+
+def test_physical_elevation_sign_option(radar8: RadarConfig) -> None:
+    """A polar cube lit only at elevation bin 24 (above the centre bin 16): down by default, up when asked."""
+    polar = np.zeros((32, 128, 256, 2), np.complex64)  # (E, A, R, D)
+    polar[24, 64, 100] = 1e6  # far above the 1+0j of out-of-view voxels
+    for up, sign in ((False, -1), (True, 1)):
+        vol = np.abs(resample(polar, physical_taps(radar8, up))).sum(axis=0)
+        k, j, i = np.unravel_index(int(vol.argmax()), vol.shape)
+        z, r = -5.8 + k * 11.6 / 32, 100 * radar8.range_resolution
+        assert np.sign(z) == sign and abs(abs(z) / r - 0.5) < 0.1  # |sin| = (24 - 16) / 16
 
 
 # -- the reference resampler, by hand ---------------------------------------------------------
