@@ -52,7 +52,8 @@ def test_hupr_folder_drop_in(rec: Path, tmp_path: Path) -> None:
     assert [f.name for f in files] == ["000000000.npy", "000000001.npy", "000000002.npy"]
     got = np.load(out / "hori" / "000000002.npy")
     assert got.shape == (16, 64, 64, 8)
-    np.testing.assert_array_equal(got, expect)
+    # float32 matrix products round differently with the BLAS thread count of each process
+    np.testing.assert_allclose(got, expect, rtol=0, atol=1e-5 * np.abs(expect).max())
     # resume: a deleted frame is recomputed, the others are left alone
     (out / "vert" / "000000001.npy").unlink()
     mtime = (out / "hori" / "000000000.npy").stat().st_mtime_ns
