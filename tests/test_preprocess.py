@@ -110,7 +110,7 @@ def test_recording_to_rtpose_roi_resumes(rtpose_rec: Path, tmp_path: Path) -> No
     with RecordingReader(rtpose_rec) as rec, h5py.File(out, "r") as f:
         assert f["radar/roi"].shape == (2, 32, 16, 64, 160) and f["radar"].attrs["done"] == 2
         want = proc.roi(cube_from_words(rec.read("radar", "adc", 1), rig.radars["radar"]))
-        np.testing.assert_array_equal(f["radar/roi"][1], want)
+        np.testing.assert_allclose(f["radar/roi"][1], want, rtol=2e-3)  # another process
         assert f["radar"].attrs["resampler"] == "physical"
     with h5py.File(out, "a") as f:  # emulate an interruption after frame 0
         f["radar"].attrs["done"] = 1
