@@ -24,12 +24,14 @@ def main(argv: list[str]) -> int:
         return 2
     for name in chosen:
         mod = importlib.import_module(f"benchmarks.bench_{name}")
-        results = mod.run()
-        write_results(getattr(mod, "SECTION", name), results)
-        for r in results:
-            print(
-                f"{r.name}: {r.value:.4g} {r.unit} ({r.ratio:.2f}x {r.reference_name}) {r.target}"
-            )
+        out = mod.run()  # a list of results, or {section: results} for several sections
+        sections = out if isinstance(out, dict) else {getattr(mod, "SECTION", name): out}
+        for section, results in sections.items():
+            write_results(section, results)
+            for r in results:
+                print(
+                    f"{r.name}: {r.value:.4g} {r.unit} ({r.ratio:.2f}x {r.reference_name}) {r.target}"
+                )
     return 0
 
 

@@ -6,6 +6,7 @@ transforms, the source interface and the HDF5 recording format live here, so tha
 """
 
 from .adc import pack_frame, unpack_frame
+from .adcfile import CaptureIndex, MmwcasCapture, read_idx, write_mmwcas_capture
 from .calibfile import Calibration, calibration_from_rig, load_calibration
 from .config import ConfigError, from_dict, load_config, load_yaml
 from .errors import DriversError
@@ -20,6 +21,7 @@ __all__ = [
     "AdcConfig",
     "AntennaConfig",
     "COCO17",
+    "CaptureIndex",
     "Calibration",
     "CameraConfig",
     "ConfigError",
@@ -29,6 +31,7 @@ __all__ = [
     "FrameFlag",
     "HUPR14",
     "LidarConfig",
+    "MmwcasCapture",
     "RTPOSE15",
     "RadarConfig",
     "RecordingReader",
@@ -57,6 +60,8 @@ __all__ = [
     "pack_frame",
     "unpack_frame",
     "parse_ti_cfg",
+    "read_idx",
     "read_ti_cfg",
+    "write_mmwcas_capture",
     "write_ti_cfg",
 ]

@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "preprocess": (
         "preprocess",
-        "raw radar to HuPR heatmaps, point clouds or micro-Doppler (resumable)",
+        "raw radar to HuPR heatmaps, point clouds, micro-Doppler or RT-Pose tensors (resumable)",
     ),
     "train": ("train", "train a pose model from a config (simulates its data when missing)"),
     "evaluate": ("evaluate", "MPJPE, PA-MPJPE, root error, PCK of a checkpoint on held-out data"),

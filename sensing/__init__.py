@@ -18,8 +18,17 @@ from .range_doppler import (
     velocity_axis,
     window,
 )
+from .rtpose import (
+    CascadeCalibration,
+    RtposeProcessor,
+    polar_cube,
+    roi_tensor,
+    training_tensor,
+)
 
 __all__ = [
+    "CascadeCalibration",
+    "RtposeProcessor",
     "HuprHeatmapper",
     "SensingError",
     "check_cube",
@@ -27,10 +36,13 @@ __all__ = [
     "doppler_fft",
     "hupr_heatmap",
     "network_input",
+    "polar_cube",
     "range_doppler_map",
     "range_fft",
     "remove_dc",
     "remove_static_clutter",
+    "roi_tensor",
+    "training_tensor",
     "velocity_axis",
     "window",
 ]

@@ -1,7 +1,9 @@
-"""Batch preprocessing: recordings or HuPR sequence folders → heatmaps, point clouds, micro-Doppler.
+"""Batch preprocessing: recordings, HuPR or RT-Pose sequence folders → the networks' inputs.
 
-Outputs are written as they are computed and resumed when interrupted: an HDF5 output keeps a
-``done`` count per stream; a HuPR folder output skips frames whose ``.npy`` already exists.
+Recordings give HuPR heatmaps, point clouds, micro-Doppler or RT-Pose tensors; HuPR folders give
+HuPR's heatmap files; RT-Pose folders (the MMWCAS capture) give RT-Pose's Cartesian cubes and
+training tensors. Outputs are written as they are computed and resumed when interrupted: an HDF5
+output keeps a ``done`` count per stream; a folder output skips frames whose ``.npy`` exists.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from drivers import RadarConfig, RecordingReader, find_config, load_radar_config
+from drivers import (
+    MmwcasCapture,
+    RadarConfig,
+    RecordingReader,
+    find_config,
+    load_radar_config,
+)
 from drivers.config import from_dict
 from drivers.progress import progress
 
@@ -21,8 +29,10 @@ from .doppler import doppler_profiles
 from .errors import SensingError
 from .hupr import HuprHeatmapper
 from .pointcloud import FIELDS, PointCloudExtractor
+from .rtpose import CascadeCalibration, Resampler, RtposeProcessor, training_tensor
 
-MODES = ("hupr", "points", "microdoppler")
+MODES = ("hupr", "points", "microdoppler", "rtpose")
+RTPOSE_TENSORS = ("roi", "f16")
 
 
 def _radar_of(info_config: str, source: str) -> RadarConfig:
@@ -41,10 +51,39 @@ def _frames_of(
         yield i, g["adc"][i], int(stamps[i])
 
 
-def preprocess_recording(src: str | Path, out: str | Path, mode: str) -> dict[str, int]:
-    """Process every radar stream of a recording into ``out`` (HDF5); returns frames written per stream."""
+def _rtpose_fn(
+    radar: RadarConfig,
+    tensor: str,
+    resampler: Resampler,
+    calibration: CascadeCalibration | None,
+) -> tuple[Callable[[np.ndarray], np.ndarray], tuple[int, ...], type]:
+    """The per-frame function, its output shape and dtype for ``--to rtpose``."""
+    proc = RtposeProcessor(radar, calibration, resampler)
+    half = proc.n_doppler // 2
+    if tensor == "roi":
+        return proc.roi, (half, 16, 64, 160), np.float32
+    return proc.tensor, (half, 32, 128, 256), np.float16
+
+
+def preprocess_recording(
+    src: str | Path,
+    out: str | Path,
+    mode: str,
+    *,
+    tensor: str = "roi",
+    resampler: Resampler = "reference",
+    calibration: CascadeCalibration | None = None,
+) -> dict[str, int]:
+    """Process every radar stream of a recording into ``out`` (HDF5); returns frames written per stream.
+
+    ``mode`` ``rtpose`` writes per stream ``roi`` float32 ``(frames, 32, 16, 64, 160)`` (the
+    network input) or ``f16`` float16 ``(frames, 32, 32, 128, 256)`` (``tensor``), using the
+    ``resampler`` and optional cascade ``calibration``.
+    """
     if mode not in MODES:
         raise SensingError(f"unknown output {mode!r} (choose: {', '.join(MODES)})")
+    if tensor not in RTPOSE_TENSORS:
+        raise SensingError(f"unknown RT-Pose tensor {tensor!r} (choose: roi, f16)")
     written: dict[str, int] = {}
     with RecordingReader(src) as rec, h5py.File(out, "a") as f:
         radars = [n for n, s in rec.streams.items() if s.kind == "radar_adc"]
@@ -64,6 +103,10 @@ def preprocess_recording(src: str | Path, out: str | Path, mode: str) -> dict[st
                 ds = g.require_dataset(
                     "heatmap", (info.frames, 16, 64, 64, 8), np.complex64, chunks=(1, 16, 64, 64, 8)
                 )
+            elif mode == "rtpose":
+                fn, shape, dtype = _rtpose_fn(radar, tensor, resampler, calibration)
+                g.attrs["resampler"] = resampler
+                ds = g.require_dataset(tensor, (info.frames, *shape), dtype, chunks=(1, *shape))
             elif mode == "points":
                 fn = PointCloudExtractor(radar)
                 if "points" not in g:
@@ -141,11 +184,71 @@ def hupr_sequence_to_npy(
             path = dst / f"{i:09d}.npy"
             if path.exists():
                 continue
-            out = hm(cube_from_words(np.asarray(words[i * per : (i + 1) * per]), radar)).astype(
-                dtype
-            )
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, out)
-            tmp.replace(path)
+            out = hm(cube_from_words(np.asarray(words[i * per : (i + 1) * per]), radar))
+            _save(path, out.astype(dtype))
         counts[view] = n
     return counts
+
+
+def rtpose_capture_folder(seq_dir: str | Path) -> Path:
+    """The folder holding a sequence's MMWCAS chip files: ``radar/bin``, ``radar`` or the folder itself."""
+    d = Path(seq_dir)
+    for c in (d / "radar" / "bin", d / "radar", d):
+        if any(c.glob("master_*_data.bin")):
+            return c
+    raise SensingError(
+        f"{d}: no MMWCAS capture found in radar/bin/, radar/ or the folder itself "
+        "(expected master_0000_data.bin, slave1_0000_data.bin, ... with _idx.bin files)"
+    )
+
+
+def rtpose_sequence_to_npy(
+    seq_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    radar: RadarConfig | None = None,
+    calibration: CascadeCalibration | None = None,
+    resampler: Resampler = "reference",
+    write_complex: bool = True,
+) -> dict[str, int]:
+    """RT-Pose drop-in: an MMWCAS capture → ``out_dir/radar/npy_DZYX_complex/`` and ``out_dir/DZYX_npy_f16/``.
+
+    As RT-Pose's tooling: the first frame of a capture is skipped (TDA2), frames are named by their
+    1-based index in the capture, ``%06d.npy`` (so the first file is ``000002.npy``); the complex
+    cube is complex64 ``(64, 32, 128, 256)`` (``4Dradar2xyz.py``, 512 MiB a frame), the training
+    tensor float16 ``(32, 32, 128, 256)``, which RT-Pose's loader reads by its radar frame id.
+    Splits after the first continue the numbering (RT-Pose's MATLAB restarts it per split).
+    """
+    radar = radar or load_radar_config(find_config("rtpose_mmwcas", "radars"))
+    cap = MmwcasCapture(rtpose_capture_folder(seq_dir), radar)
+    proc = RtposeProcessor(radar, calibration, resampler)
+    cplx_dir = Path(out_dir) / "radar" / "npy_DZYX_complex"
+    f16_dir = Path(out_dir) / "DZYX_npy_f16"
+    for d in (cplx_dir, f16_dir) if write_complex else (f16_dir,):
+        d.mkdir(parents=True, exist_ok=True)
+    written = {"complex": 0, "f16": 0}
+    n = len(cap)
+    for i in progress(range(1, n), total=max(n - 1, 0), desc="RT-Pose tensors"):
+        name = f"{i + 1:06d}.npy"
+        want_c = write_complex and not (cplx_dir / name).exists()
+        if not want_c and (f16_dir / name).exists():
+            continue
+        frame = cap.frame(i)
+        if want_c:
+            cube = proc.dzyx(frame)
+            _save(cplx_dir / name, cube)
+            written["complex"] += 1
+            f16 = training_tensor(cube)
+        else:
+            f16 = proc.tensor(frame)
+        if not (f16_dir / name).exists():
+            _save(f16_dir / name, f16)
+            written["f16"] += 1
+    return written
+
+
+def _save(path: Path, arr: np.ndarray) -> None:
+    """np.save through a temporary name, so an interrupted write never looks finished."""
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, arr)
+    tmp.replace(path)
