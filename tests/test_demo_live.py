@@ -91,3 +91,15 @@ def test_live_over_emulated_dca1000s_finds_the_simulated_people() -> None:
     assert len(pelvis) >= n - 5
     d = np.linalg.norm(pelvis[:, None, :] - truth[None, :, 0, :], axis=-1).min(axis=1)
     assert np.median(d) < 0.5
+
+
+def test_demo_rtpose_rig_calibrates_then_draws(tmp_path: Path) -> None:
+    from fusion.demo import run_rtpose
+
+    r = run_rtpose(tmp_path, seed=5)
+    c = r["calibration"]
+    assert c["rotation_error_deg"] < 0.5 and c["translation_error_mm"] < 20
+    assert (tmp_path / "calib.yaml").read_text().count("T_radar_lidar") == 2  # transform + residual
+    # the cascade sees the two people: most of its points are near one
+    assert r["radar_points_on_people"] > 0.5 * r["radar_points"] > 0
+    assert (tmp_path / "rtpose_rig.png").stat().st_size > 10_000

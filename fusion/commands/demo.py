@@ -42,10 +42,16 @@ def run(args: argparse.Namespace) -> int:
     )
     if "rtpose_rig" in r:
         q = r["rtpose_rig"]
+        c = q["calibration"]
+        print(
+            f"RT-Pose-style rig calibration: radar-LiDAR from {c['placements']} corner-reflector "
+            f"placements ({c['inliers']} inliers), {c['rotation_error_deg']:.2f} deg / "
+            f"{c['translation_error_mm']:.0f} mm from the truth, {c['seconds']:.0f} s -> calib.yaml"
+        )
         print(
             f"RT-Pose-style rig: {q['radar_points']} cascade radar points ({q['radar_points_on_people']} on people), {q['lidar_points']} LiDAR points"
         )
     print(
-        f"report: {args.out}/ (strip.png, skeletons_3d.png, demo.gif, rtpose_rig.png, report.json) in {r['seconds_total']:.0f} s"
+        f"report: {args.out}/ (strip.png, skeletons_3d.png, demo.gif, rtpose_rig.png, calib.yaml, report.json) in {r['seconds_total']:.0f} s"
     )
     return 0
