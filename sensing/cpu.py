@@ -1,0 +1,575 @@
+"""Numba CPU kernels, the same names and signatures as :mod:`sensing.reference`.
+
+FFTs run inside ``@njit`` through rocket-fft (the ``fast`` extra), so the point-cloud chain is a
+few fused parallel passes: (1) per channel, check + DC + calibration + range window + range FFT +
+clutter removal + Doppler window, written transposed so (2) the Doppler FFT runs on contiguous
+rows; power is summed per range bin; (3) 2D CA-CFAR by row prefix sums and circular column sums;
+(4) peaks; (5) AoA only at the peaks. The ``*_into`` functions take preallocated buffers (used by
+:class:`sensing.stream.RadarStream`); the public ones allocate their outputs.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from . import reference as _ref
+from .cfar import _ca_1d, _os_1d, _os_2d
+from .checks import check_array
+from .errors import SensingError
+from .plan import ArrayLayout, Calibration, Plan
+
+try:  # registers np.fft / scipy.fft inside @njit
+    import rocket_fft  # noqa: F401
+except ImportError as exc:  # pragma: no cover - the fast extra is a dependency of this backend
+    raise ImportError(
+        "sensing.cpu needs rocket-fft for FFTs inside Numba: pip install 'radarpose[fast]'"
+    ) from exc
+
+NAME = "cpu"
+OS_K = 0.75  # OS-CFAR rank of the point-cloud chain, as the reference's default
+
+
+def _as3(x: np.ndarray, axis: int) -> tuple[np.ndarray, tuple[int, ...], int]:
+    """View ``x`` as contiguous ``(before, n, after)`` around ``axis``."""
+    axis = axis % x.ndim
+    shape = x.shape
+    a = int(np.prod(shape[:axis], dtype=np.int64))
+    b = int(np.prod(shape[axis + 1 :], dtype=np.int64))
+    return np.ascontiguousarray(x, np.complex64).reshape(a, shape[axis], b), shape, axis
+
+
+@nb.njit(cache=True, parallel=True)
+def _window3(x: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
+    A, N, B = x.shape
+    for a in nb.prange(A):
+        for n in range(N):
+            for b in range(B):
+                out[a, n, b] = x[a, n, b] * w[n]
+
+
+@nb.njit(cache=True, parallel=True)
+def _demean3(x: np.ndarray, out: np.ndarray) -> None:
+    """Subtract the mean over the middle axis of ``(A, N, B)``."""
+    A, N, B = x.shape
+    for ab in nb.prange(A * B):
+        a, b = ab // B, ab % B
+        s = 0j
+        for n in range(N):
+            s += x[a, n, b]
+        m = s / N
+        for n in range(N):
+            out[a, n, b] = x[a, n, b] - m
+
+
+@nb.njit(cache=True, parallel=True)
+def _fft_rows(x: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
+    """Windowed (``w`` may be length 0 for none), zero-padded FFT of each row of ``(N, S)``."""
+    N, S = x.shape
+    out = np.zeros((N, n), np.complex64)
+    for i in nb.prange(N):
+        row = np.zeros(n, np.complex64)
+        for s in range(min(S, n)):
+            row[s] = x[i, s] * w[s] if w.size else x[i, s]
+        out[i] = np.fft.fft(row)
+    return out
+
+
+def remove_dc(x: np.ndarray) -> np.ndarray:
+    """Subtract each chirp's mean over fast time: ``(..., samples)`` → same."""
+    x3, shape, _ = _as3(check_array(x, "remove_dc input"), -1)
+    out = np.empty_like(x3)
+    _demean3(x3.reshape(-1, x3.shape[1], 1), out.reshape(-1, x3.shape[1], 1))
+    return out.reshape(shape)
+
+
+def apply_window(x: np.ndarray, w: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Multiply ``x`` along ``axis`` by the real window ``w`` ``(x.shape[axis],)``."""
+    x = check_array(x, "window input", allow_zero=True)
+    check_array(w, "window", shape=(x.shape[axis],))
+    x3, shape, _ = _as3(x, axis)
+    out = np.empty_like(x3)
+    _window3(x3, np.asarray(w, np.float32), out)
+    return out.reshape(shape)
+
+
+def range_fft(x: np.ndarray, w: np.ndarray | None = None, n: int | None = None) -> np.ndarray:
+    """FFT over fast time (last axis), windowed by ``w`` ``(samples,)`` and zero-padded to ``n``."""
+    x = check_array(x, "range_fft input", allow_zero=True)
+    if w is not None:
+        check_array(w, "window", shape=(x.shape[-1],))
+    n = n or x.shape[-1]
+    x2 = np.ascontiguousarray(x, np.complex64).reshape(-1, x.shape[-1])
+    wv = np.zeros(0, np.float32) if w is None else np.asarray(w, np.float32)
+    return _fft_rows(x2, wv, n).reshape(*x.shape[:-1], n)
+
+
+def remove_static_clutter(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Subtract the mean over slow time (``axis``): removes every return that does not move."""
+    x3, shape, _ = _as3(check_array(x, "clutter removal input", allow_zero=True), axis)
+    out = np.empty_like(x3)
+    _demean3(x3, out)
+    return out.reshape(shape)
+
+
+def doppler_fft(
+    x: np.ndarray, w: np.ndarray | None = None, axis: int = 0, shift: bool = True
+) -> np.ndarray:
+    """FFT over slow time (``axis``), windowed by ``w``; with ``shift`` zero velocity sits at ``n // 2``."""
+    x = check_array(x, "doppler_fft input", allow_zero=True)
+    moved = np.moveaxis(x, axis, -1)
+    out = range_fft(moved, w)  # same kernel, on the slow-time axis moved last
+    if shift:
+        out = np.roll(out, out.shape[-1] // 2, axis=-1)
+    return np.moveaxis(out, -1, axis)
+
+
+@nb.njit(cache=True, parallel=True)
+def _calibrate(cube: np.ndarray, f: np.ndarray, out: np.ndarray) -> None:
+    L, T, R, S = cube.shape
+    for lt in nb.prange(L * T):
+        lo, t = lt // T, lt % T
+        for r in range(R):
+            for s in range(S):
+                out[lo, t, r, s] = cube[lo, t, r, s] * f[t, r, s]
+
+
+def calibrate(cube: np.ndarray, cal: Calibration) -> np.ndarray:
+    """Cascade frequency then phase calibration of a frame ``(loops, tx, rx, samples)`` → same."""
+    cube = check_array(cube, "calibrate input", ndim=4)
+    want = (cube.shape[1], cube.shape[2])
+    if cal.phase.shape != want or cal.range_offset.shape != want:
+        raise SensingError(f"calibration is {cal.phase.shape}, frame needs (n_tx, n_rx) = {want}")
+    cube = np.ascontiguousarray(cube, np.complex64)
+    out = np.empty_like(cube)
+    _calibrate(cube, cal.factors(cube.shape[-1]), out)
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def _aoa_core(
+    snap: np.ndarray,
+    d: np.ndarray,
+    n_d: int,
+    az: np.ndarray,
+    el: np.ndarray,
+    slot: np.ndarray,
+    n_tx: int,
+    n_el: int,
+    n_az: int,
+    out: np.ndarray,
+) -> None:
+    """TDM Doppler correction, grid placement, 2D FFT and peak search per snapshot ``(M, C)``."""
+    M, C = snap.shape
+    for m in nb.prange(M):
+        f = (d[m] - n_d // 2) / n_d
+        grid = np.zeros((n_el, n_az), np.complex64)
+        for c in range(C):
+            ph = -2.0 * np.pi * f * slot[c] / n_tx
+            v = snap[m, c] * complex(np.cos(ph), np.sin(ph))
+            grid[el[c], az[c]] += np.complex64(v)
+        spec = np.fft.fft2(grid)
+        best = -1.0
+        bi = 0
+        bj = 0
+        for i in range(n_el):  # in shifted order, so ties resolve as in the reference
+            ui = (i - n_el // 2) % n_el
+            for j in range(n_az):
+                v2 = abs(spec[ui, (j - n_az // 2) % n_az])
+                if v2 > best:
+                    best, bi, bj = v2, i, j
+        out[m, 0] = -2.0 * (bj - n_az // 2) / n_az
+        out[m, 1] = -2.0 * (bi - n_el // 2) / n_el if n_el > 1 else 0.0
+
+
+def _aoa_snap(snap: np.ndarray, d: np.ndarray, n_d: int, layout: ArrayLayout) -> np.ndarray:
+    out = np.empty((len(snap), 2))
+    _aoa_core(
+        np.ascontiguousarray(snap, np.complex64),
+        np.asarray(d, np.int64),
+        n_d,
+        layout.az,
+        layout.el,
+        layout.slot,
+        layout.n_tx,
+        layout.n_el,
+        layout.n_az,
+        out,
+    )
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def _angle_fft(snap: np.ndarray, az: np.ndarray, el: np.ndarray, out: np.ndarray) -> None:
+    M, C = snap.shape
+    n_el, n_az = out.shape[1], out.shape[2]
+    for m in nb.prange(M):
+        grid = np.zeros((n_el, n_az), np.complex64)
+        for c in range(C):
+            grid[el[c], az[c]] += snap[m, c]
+        spec = np.fft.fft2(grid)
+        for i in range(n_el):
+            for j in range(n_az):
+                out[m, (i + n_el // 2) % n_el, (j + n_az // 2) % n_az] = spec[i, j]
+
+
+def angle_fft(snap: np.ndarray, layout: ArrayLayout) -> np.ndarray:
+    """Channel snapshots ``(M, C)`` → shifted angle spectra ``(M, n_el, n_az)`` complex64."""
+    snap = check_array(snap, "angle_fft input", ndim=2, allow_zero=True)
+    if snap.shape[1] != layout.n_channels:
+        raise SensingError(
+            f"angle_fft input: expected {layout.n_channels} channels, got shape {snap.shape}"
+        )
+    out = np.empty((len(snap), layout.n_el, layout.n_az), np.complex64)
+    _angle_fft(np.ascontiguousarray(snap, np.complex64), layout.az, layout.el, out)
+    return out
+
+
+def aoa(rd: np.ndarray, peaks: np.ndarray, layout: ArrayLayout) -> np.ndarray:
+    """Direction sines ``(M, 2)`` (u, w) of detections ``(M, 2)`` (doppler, range) in ``rd`` ``(D, C, R)``."""
+    rd = check_array(rd, "aoa cube", ndim=3, allow_zero=True)
+    peaks = np.asarray(peaks, np.int64).reshape(-1, 2)
+    return _aoa_snap(rd[peaks[:, 0], :, peaks[:, 1]], peaks[:, 0], rd.shape[0], layout)
+
+
+# -- CFAR ---------------------------------------------------------------------------------------
+
+
+@nb.njit(cache=True, parallel=True)
+def _ca_2d_box(x: np.ndarray, gd: int, gr: int, td: int, tr: int, noise: np.ndarray) -> None:
+    """CA-CFAR noise: range-window sums by prefix sums per row, then circular sums down columns."""
+    D, R = x.shape
+    od, orr = gd + td, gr + tr
+    ro = np.empty((D, R))
+    ri = np.empty((D, R))
+    for i in nb.prange(D):
+        P = np.empty(R + 1)
+        P[0] = 0.0
+        for j in range(R):
+            P[j + 1] = P[j] + x[i, j]
+        for j in range(R):
+            ro[i, j] = P[min(R, j + orr + 1)] - P[max(0, j - orr)]
+            ri[i, j] = P[min(R, j + gr + 1)] - P[max(0, j - gr)]
+    for j in nb.prange(R):
+        n = (2 * od + 1) * (min(R, j + orr + 1) - max(0, j - orr)) - (2 * gd + 1) * (
+            min(R, j + gr + 1) - max(0, j - gr)
+        )
+        for i in range(D):
+            s = 0.0
+            for di in range(-od, od + 1):
+                s += ro[(i + di) % D, j]
+            for di in range(-gd, gd + 1):
+                s -= ri[(i + di) % D, j]
+            noise[i, j] = s / n if n > 0 else np.inf
+
+
+def _power(x: np.ndarray, ndim: int) -> np.ndarray:
+    x = check_array(x, f"CFAR {ndim}D power", ndim=ndim, allow_zero=True).astype(np.float64)
+    if (x < 0).any():
+        raise SensingError("CFAR input must be finite, non-negative power (linear, not dB)")
+    return np.ascontiguousarray(x)
+
+
+def ca_cfar_1d(
+    x: np.ndarray, guard: int = 2, train: int = 8, scale: float = 10.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cell-averaging CFAR over power ``(n,)``: (detected ``(n,)`` bool, noise ``(n,)`` float64)."""
+    x = _power(x, 1)
+    noise = _ca_1d(x, guard, train)
+    return x > scale * noise, noise
+
+
+def os_cfar_1d(
+    x: np.ndarray, guard: int = 2, train: int = 8, scale: float = 10.0, k: float = 0.75
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ordered-statistic CFAR: noise is training value ``min(n-1, int(k·n))`` in ascending order."""
+    x = _power(x, 1)
+    noise = _os_1d(x, guard, train, k)
+    return x > scale * noise, noise
+
+
+def ca_cfar_2d(
+    x: np.ndarray,
+    guard: tuple[int, int] = (1, 2),
+    train: tuple[int, int] = (4, 8),
+    scale: float = 10.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """2D CA-CFAR over a ``(doppler, range)`` power map; Doppler wraps, range edges use what exists."""
+    x = _power(x, 2)
+    noise = np.empty_like(x)
+    _ca_2d_box(x, guard[0], guard[1], train[0], train[1], noise)
+    return x > scale * noise, noise
+
+
+def os_cfar_2d(
+    x: np.ndarray,
+    guard: tuple[int, int] = (1, 2),
+    train: tuple[int, int] = (4, 8),
+    scale: float = 10.0,
+    k: float = 0.75,
+) -> tuple[np.ndarray, np.ndarray]:
+    """2D OS-CFAR over a ``(doppler, range)`` power map."""
+    x = _power(x, 2)
+    noise = _os_2d(x, guard[0], guard[1], train[0], train[1], k)
+    return x > scale * noise, noise
+
+
+@nb.njit(cache=True)
+def _peaks(x: np.ndarray, noise: np.ndarray, scale: float, min_bin: int) -> np.ndarray:
+    """Cells above ``scale·noise`` from ``min_bin`` on that are 3×3 maxima (Doppler wraps), row-major."""
+    D, R = x.shape
+    keep = np.zeros((D, R), np.bool_)
+    n = 0
+    for i in range(D):
+        for j in range(min_bin, R):
+            v = x[i, j]
+            if not v > scale * noise[i, j]:
+                continue
+            ok = True
+            for di in range(-1, 2):
+                ii = (i + di) % D
+                for dj in range(max(0, j - 1), min(R, j + 2)):
+                    if x[ii, dj] > v:
+                        ok = False
+            if ok:
+                keep[i, j] = True
+                n += 1
+    out = np.empty((n, 2), np.int64)
+    k = 0
+    for i in range(D):
+        for j in range(R):
+            if keep[i, j]:
+                out[k, 0] = i
+                out[k, 1] = j
+                k += 1
+    return out
+
+
+def group_peaks(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Detections that are the maximum of their 3×3 neighbourhood (Doppler wraps): ``(M, 2)`` int64, row-major."""
+    x = check_array(x, "group_peaks power", ndim=2, allow_zero=True)
+    if np.shape(mask) != x.shape:
+        raise SensingError(f"group_peaks mask: expected shape {x.shape}, got {np.shape(mask)}")
+    # detected cells get noise -inf so they pass the threshold, the rest +inf so they never do
+    noise = np.where(np.asarray(mask, bool), -np.inf, np.inf)
+    return _peaks(np.ascontiguousarray(x, np.float64), noise, 1.0, 0)
+
+
+# -- the fused chain ----------------------------------------------------------------------------
+
+
+@nb.njit(cache=True, parallel=True)
+def _range_stage(
+    x: np.ndarray,
+    w_range: np.ndarray,
+    cal: np.ndarray,
+    w_doppler: np.ndarray,
+    dc: bool,
+    clutter: bool,
+    out: np.ndarray,
+) -> tuple[int, int]:
+    """``x`` ``(L, C, S)`` → ``out`` ``(C, S, L)``: range spectra, clutter-free, Doppler-windowed.
+
+    ``cal`` is ``(C, S)`` or empty. Returns (non-finite samples, non-zero samples) for the check.
+    """
+    L, C, S = x.shape
+    bad = np.zeros(C, np.int64)
+    nonzero = np.zeros(C, np.int64)
+    for c in nb.prange(C):
+        tmp = np.empty((L, S), np.complex64)
+        for k in range(L):
+            m = 0j
+            if dc:
+                for s in range(S):
+                    m += x[k, c, s]
+                m /= S
+            for s in range(S):
+                v = x[k, c, s]
+                if not (np.isfinite(v.real) and np.isfinite(v.imag)):
+                    bad[c] += 1
+                elif v != 0:
+                    nonzero[c] += 1
+                v = v - m
+                if cal.size:
+                    v = v * cal[c, s]
+                tmp[k, s] = v * w_range[s]
+        f = np.fft.fft(tmp)
+        for s in range(S):
+            m = 0j
+            if clutter:
+                for k in range(L):
+                    m += f[k, s]
+                m /= L
+            for k in range(L):
+                out[c, s, k] = (f[k, s] - m) * w_doppler[k]
+    return bad.sum(), nonzero.sum()
+
+
+@nb.njit(cache=True, parallel=True)
+def _doppler_stage(buf: np.ndarray, rd: np.ndarray, power: np.ndarray) -> None:
+    """``buf`` ``(C, R, L)`` → unshifted Doppler spectra ``rd`` ``(C, R, L)`` and shifted power ``(L, R)``."""
+    C, R, L = buf.shape
+    for c in nb.prange(C):
+        rd[c] = np.fft.fft(buf[c])
+    for r in nb.prange(R):
+        for d in range(L):
+            s = np.float32(0.0)
+            for c in range(C):
+                v = rd[c, r, d]
+                s += v.real * v.real + v.imag * v.imag
+            power[(d + L // 2) % L, r] = s
+
+
+def _stages(
+    cube: np.ndarray,
+    w_range: np.ndarray,
+    cal: np.ndarray | None,
+    w_doppler: np.ndarray,
+    dc: bool,
+    clutter: bool,
+    buf: np.ndarray,
+    rd: np.ndarray,
+    power: np.ndarray,
+) -> None:
+    """Frame → ``rd`` ``(C, R, L)`` unshifted and ``power`` ``(L, R)`` shifted, checking the frame."""
+    L, T, Rx, S = cube.shape
+    x = np.ascontiguousarray(cube, np.complex64).reshape(L, T * Rx, S)
+    c2 = np.zeros((0, 0), np.complex64) if cal is None else cal.reshape(T * Rx, S)
+    bad, nonzero = _range_stage(x, w_range, c2, w_doppler, dc, clutter, buf)
+    if bad:
+        raise SensingError(f"frame: expected finite values, got {bad} NaN or inf")
+    if not nonzero:
+        raise SensingError("frame: expected a signal, got all zeros")
+    _doppler_stage(buf, rd, power)
+
+
+def _check_frame(cube: np.ndarray, plan: Plan) -> np.ndarray:
+    cube = np.asarray(cube)
+    if cube.shape != plan.radar.frame_shape:
+        raise SensingError(
+            f"frame: expected shape {plan.radar.frame_shape} (loops, tx, rx, samples), got {cube.shape}"
+        )
+    return cube
+
+
+def _buffers(plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r = plan.radar
+    buf = np.empty((r.n_virtual, r.n_samples, r.n_loops), np.complex64)
+    return buf, np.empty_like(buf), np.empty((r.n_loops, r.n_samples), np.float32)
+
+
+def range_doppler(cube: np.ndarray, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """Frame → range-Doppler cube ``(D, C, R)`` complex64 and power ``(D, R)`` float32 (see the reference)."""
+    buf, rd, power = _buffers(plan)
+    p = plan.params
+    _stages(
+        _check_frame(cube, plan),
+        plan.w_range,
+        plan.cal,
+        plan.w_doppler,
+        plan.dc_removal,
+        p.clutter_removal,
+        buf,
+        rd,
+        power,
+    )
+    L = plan.radar.n_loops
+    return np.roll(rd, L // 2, axis=2).transpose(2, 0, 1).copy(), power
+
+
+def detect_into(power: np.ndarray, plan: Plan, noise: np.ndarray) -> np.ndarray:
+    """CFAR (noise written into ``noise`` ``(D, R)`` float64), minimum range, peaks, strongest ``max_points``."""
+    p = plan.params
+    g, t = p.guard, p.train
+    if p.method == "ca":
+        _ca_2d_box(power, g[0], g[1], t[0], t[1], noise)
+    else:
+        noise[:] = _os_2d(power, g[0], g[1], t[0], t[1], OS_K)
+    peaks = _peaks(power, noise, plan.scale, plan.min_bin)
+    if len(peaks) > p.max_points:
+        order = np.argsort(-power[peaks[:, 0], peaks[:, 1]], kind="stable")
+        peaks = peaks[order[: p.max_points]]
+    return peaks
+
+
+def detect(power: np.ndarray, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """CFAR, minimum range, peak grouping and the ``max_points`` strongest: (peaks ``(M, 2)``, noise ``(D, R)``)."""
+    power = check_array(power, "detect power", ndim=2, allow_zero=True)
+    noise = np.empty(power.shape)
+    return detect_into(np.ascontiguousarray(power, np.float32), plan, noise), noise
+
+
+def points_into(
+    rd: np.ndarray, power: np.ndarray, noise: np.ndarray, peaks: np.ndarray, plan: Plan
+) -> np.ndarray:
+    """Points ``(M, 5)`` from the internal unshifted ``rd`` ``(C, R, L)`` and shifted power/noise."""
+    if len(peaks) == 0:
+        return np.zeros((0, 5), np.float32)
+    L = plan.radar.n_loops
+    d = peaks[:, 0]
+    snap = rd[:, peaks[:, 1], (d - L // 2) % L].T  # (M, C)
+    uw = _aoa_snap(snap, d, L, plan.layout)
+    return _ref.points_from(peaks, uw, power, noise, plan)
+
+
+def point_cloud(cube: np.ndarray, plan: Plan) -> np.ndarray:
+    """Frame ``(loops, tx, rx, samples)`` → points ``(M, 5)`` float32 x, y, z, v, snr_db (radar frame)."""
+    buf, rd, power = _buffers(plan)
+    p = plan.params
+    _stages(
+        _check_frame(cube, plan),
+        plan.w_range,
+        plan.cal,
+        plan.w_doppler,
+        plan.dc_removal,
+        p.clutter_removal,
+        buf,
+        rd,
+        power,
+    )
+    noise = np.empty(power.shape)
+    peaks = detect_into(power, plan, noise)
+    return points_into(rd, power, noise, peaks, plan)
+
+
+def doppler_profiles(
+    cube: np.ndarray, w: np.ndarray | None = None, clutter: bool = True
+) -> np.ndarray:
+    """Power per (Doppler, range) of a frame ``(loops, tx, rx, samples)``, summed over channels: ``(loops, samples)`` float32."""
+    cube = np.asarray(cube)
+    if cube.ndim != 4:
+        raise SensingError(
+            f"doppler_profiles frame: expected 4 dimensions (loops, tx, rx, samples), got shape {cube.shape}"
+        )
+    L, T, R, S = cube.shape
+    if w is not None:
+        check_array(w, "window", shape=(L,))
+    wd = np.ones(L, np.float32) if w is None else np.asarray(w, np.float32)
+    buf = np.empty((T * R, S, L), np.complex64)
+    rd = np.empty_like(buf)
+    power = np.empty((L, S), np.float32)
+    _stages(cube, np.ones(S, np.float32), None, wd, False, clutter, buf, rd, power)
+    return power
+
+
+@nb.njit(cache=True, parallel=True)
+def _micro(p: np.ndarray, lo: int, hi: int, out: np.ndarray) -> None:
+    F, D, _ = p.shape
+    for f in nb.prange(F):
+        for d in range(D):
+            s = 0.0
+            for r in range(lo, hi):
+                s += p[f, d, r]
+            out[f, d] = 10.0 * np.log10(s + 1e-12)
+
+
+def micro_doppler(profiles: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Spectrogram rows ``(F, D)`` in dB from per-frame profiles ``(F, D, R)``: power summed over range bins ``lo:hi``."""
+    profiles = check_array(profiles, "micro_doppler profiles", ndim=3, allow_zero=True)
+    if not 0 <= lo < hi <= profiles.shape[2]:
+        raise SensingError(
+            f"micro_doppler range window: expected 0 <= lo < hi <= {profiles.shape[2]}, got {lo}:{hi}"
+        )
+    out = np.empty(profiles.shape[:2], np.float32)
+    _micro(np.ascontiguousarray(profiles, np.float32), lo, hi, out)
+    return out
