@@ -6,6 +6,7 @@ path (``sensing.torch_backend``) runs on a CUDA device when there is one and is 
 path. Imports ``drivers`` only.
 """
 
+from .backends import backend
 from .checks import check_cube, cube_from_words
 from .errors import SensingError
 from .hupr import HuprHeatmapper, hupr_heatmap, network_input
@@ -22,6 +23,7 @@ from .range_doppler import (
 __all__ = [
     "HuprHeatmapper",
     "SensingError",
+    "backend",
     "check_cube",
     "cube_from_words",
     "doppler_fft",
