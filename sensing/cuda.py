@@ -65,7 +65,7 @@ def _to_dev(x: Any, what: str, dtype: Any, allow_zero: bool) -> Any:
     else:
         d = cuda.to_device(np.ascontiguousarray(x, dtype))
     if d.size == 0:
-        raise SensingError(f"{what}: expected a non-empty array, got shape {d.shape}")
+        raise SensingError(f"{what}: expected a non-empty array, got shape {tuple(d.shape)}")
     counts = cuda.to_device(np.zeros(2, np.int64))
     flat = d.reshape(d.size)
     b, t = _launch(d.size)
@@ -336,7 +336,7 @@ def calibrate(cube: Any, cal: Calibration) -> Any:
     """Cascade frequency then phase calibration of a frame ``(loops, tx, rx, samples)`` → same."""
     d = _to_dev(cube, "calibrate input", np.complex64, False)
     if d.ndim != 4:
-        raise SensingError(f"calibrate input: expected 4 dimensions, got shape {d.shape}")
+        raise SensingError(f"calibrate input: expected 4 dimensions, got shape {tuple(d.shape)}")
     want = (d.shape[1], d.shape[2])
     if cal.phase.shape != want or cal.range_offset.shape != want:
         raise SensingError(f"calibration is {cal.phase.shape}, frame needs (n_tx, n_rx) = {want}")
@@ -369,7 +369,7 @@ def angle_fft(snap: Any, layout: ArrayLayout) -> Any:
     d = _to_dev(snap, "angle_fft input", np.complex64, True)
     if d.ndim != 2 or d.shape[1] != layout.n_channels:
         raise SensingError(
-            f"angle_fft input: expected (M, {layout.n_channels}) channels, got shape {d.shape}"
+            f"angle_fft input: expected (M, {layout.n_channels}) channels, got shape {tuple(d.shape)}"
         )
     M = d.shape[0]
     # as a (M, C, 1) "cube" with detection m at (m, 0) and no TDM correction
@@ -390,7 +390,7 @@ def aoa(rd: Any, peaks: np.ndarray, layout: ArrayLayout) -> np.ndarray:
     """Direction sines ``(M, 2)`` (u, w) of detections ``(M, 2)`` (doppler, range) in ``rd`` ``(D, C, R)``."""
     d = _to_dev(rd, "aoa cube", np.complex64, True)
     if d.ndim != 3:
-        raise SensingError(f"aoa cube: expected 3 dimensions, got shape {d.shape}")
+        raise SensingError(f"aoa cube: expected 3 dimensions, got shape {tuple(d.shape)}")
     peaks = np.asarray(peaks, np.int64).reshape(-1, 2)
     if len(peaks) == 0:
         return np.zeros((0, 2))
@@ -400,7 +400,9 @@ def aoa(rd: Any, peaks: np.ndarray, layout: ArrayLayout) -> np.ndarray:
 def _cfar(x: Any, ndim: int, guard: Any, train: Any, scale: float, k: float, ordered: bool) -> Any:
     d = _to_dev(x, f"CFAR {ndim}D power", np.float64, True)
     if d.ndim != ndim:
-        raise SensingError(f"CFAR {ndim}D power: expected {ndim} dimensions, got shape {d.shape}")
+        raise SensingError(
+            f"CFAR {ndim}D power: expected {ndim} dimensions, got shape {tuple(d.shape)}"
+        )
     host = d.copy_to_host() if not _is_dev(x) else None
     if host is not None and (host < 0).any():
         raise SensingError("CFAR input must be finite, non-negative power (linear, not dB)")
@@ -532,7 +534,7 @@ def doppler_profiles(cube: Any, w: np.ndarray | None = None, clutter: bool = Tru
     d = _to_dev(cube, "doppler_profiles frame", np.complex64, False)
     if d.ndim != 4:
         raise SensingError(
-            f"doppler_profiles frame: expected 4 dimensions (loops, tx, rx, samples), got shape {d.shape}"
+            f"doppler_profiles frame: expected 4 dimensions (loops, tx, rx, samples), got shape {tuple(d.shape)}"
         )
     L, T, R, S = d.shape
     x = d.reshape(L, T * R, S)
@@ -551,7 +553,9 @@ def micro_doppler(profiles: Any, lo: int, hi: int) -> Any:
     """Spectrogram rows ``(F, D)`` in dB from per-frame profiles ``(F, D, R)``: power summed over range bins ``lo:hi``."""
     d = _to_dev(profiles, "micro_doppler profiles", np.float32, True)
     if d.ndim != 3:
-        raise SensingError(f"micro_doppler profiles: expected 3 dimensions, got shape {d.shape}")
+        raise SensingError(
+            f"micro_doppler profiles: expected 3 dimensions, got shape {tuple(d.shape)}"
+        )
     if not 0 <= lo < hi <= d.shape[2]:
         raise SensingError(
             f"micro_doppler range window: expected 0 <= lo < hi <= {d.shape[2]}, got {lo}:{hi}"
