@@ -10,6 +10,8 @@ rows; power is summed per range bin; (3) 2D CA-CFAR by row prefix sums and circu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numba as nb
 import numpy as np
 
@@ -19,14 +21,16 @@ from .checks import check_array
 from .errors import SensingError
 from .plan import ArrayLayout, Calibration, Plan
 
-try:  # registers np.fft / scipy.fft inside @njit
-    import rocket_fft  # noqa: F401
+try:  # registers np.fft / scipy.fft inside @njit; c2c writes into a given array
+    from rocket_fft.lowlevel import c2c
 except ImportError as exc:  # pragma: no cover - the fast extra is a dependency of this backend
     raise ImportError(
         "sensing.cpu needs rocket-fft for FFTs inside Numba: pip install 'radarpose[fast]'"
     ) from exc
 
 NAME = "cpu"
+AXES_1 = np.array([1], np.int64)  # c2c axes: the last of a 2D array
+AXES_2D = np.array([0, 1], np.int64)
 OS_K = 0.75  # OS-CFAR rank of the point-cloud chain, as the reference's default
 
 
@@ -155,35 +159,41 @@ def _aoa_core(
     el: np.ndarray,
     slot: np.ndarray,
     n_tx: int,
-    n_el: int,
-    n_az: int,
+    grid: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """TDM Doppler correction, grid placement, 2D FFT and peak search per snapshot ``(M, C)``."""
+    """TDM Doppler correction, placement on ``grid`` ``(>= M, n_el, n_az)``, 2D FFT and peak search per snapshot ``(M, C)``."""
     M, C = snap.shape
+    n_el, n_az = grid.shape[1], grid.shape[2]
     for m in nb.prange(M):
+        g = grid[m]
+        g[:] = 0
         f = (d[m] - n_d // 2) / n_d
-        grid = np.zeros((n_el, n_az), np.complex64)
         for c in range(C):
             ph = -2.0 * np.pi * f * slot[c] / n_tx
             v = snap[m, c] * complex(np.cos(ph), np.sin(ph))
-            grid[el[c], az[c]] += np.complex64(v)
-        spec = np.fft.fft2(grid)
+            g[el[c], az[c]] += np.complex64(v)
+        c2c(g, g, AXES_2D, True, 1.0, 1)
         best = -1.0
         bi = 0
         bj = 0
         for i in range(n_el):  # in shifted order, so ties resolve as in the reference
             ui = (i - n_el // 2) % n_el
             for j in range(n_az):
-                v2 = abs(spec[ui, (j - n_az // 2) % n_az])
+                v2 = abs(g[ui, (j - n_az // 2) % n_az])
                 if v2 > best:
                     best, bi, bj = v2, i, j
         out[m, 0] = -2.0 * (bj - n_az // 2) / n_az
         out[m, 1] = -2.0 * (bi - n_el // 2) / n_el if n_el > 1 else 0.0
 
 
-def _aoa_snap(snap: np.ndarray, d: np.ndarray, n_d: int, layout: ArrayLayout) -> np.ndarray:
-    out = np.empty((len(snap), 2))
+def _aoa_snap(
+    snap: np.ndarray, d: np.ndarray, n_d: int, layout: ArrayLayout, grid: np.ndarray | None = None
+) -> np.ndarray:
+    M = len(snap)
+    if grid is None or len(grid) < M:
+        grid = np.empty((M, layout.n_el, layout.n_az), np.complex64)
+    out = np.empty((M, 2))
     _aoa_core(
         np.ascontiguousarray(snap, np.complex64),
         np.asarray(d, np.int64),
@@ -192,8 +202,7 @@ def _aoa_snap(snap: np.ndarray, d: np.ndarray, n_d: int, layout: ArrayLayout) ->
         layout.el,
         layout.slot,
         layout.n_tx,
-        layout.n_el,
-        layout.n_az,
+        grid,
         out,
     )
     return out
@@ -236,20 +245,34 @@ def aoa(rd: np.ndarray, peaks: np.ndarray, layout: ArrayLayout) -> np.ndarray:
 
 
 @nb.njit(cache=True, parallel=True)
-def _ca_2d_box(x: np.ndarray, gd: int, gr: int, td: int, tr: int, noise: np.ndarray) -> None:
-    """CA-CFAR noise: range-window sums by prefix sums per row, then circular sums down columns."""
+def _ca_2d_box(
+    x: np.ndarray, gd: int, gr: int, td: int, tr: int, box: np.ndarray, noise: np.ndarray
+) -> None:
+    """CA-CFAR noise: range-window sums per row (running sums), then circular sums down columns.
+
+    ``box`` ``(2, D, R)`` is scratch for the outer and guard range-window sums.
+    """
     D, R = x.shape
     od, orr = gd + td, gr + tr
-    ro = np.empty((D, R))
-    ri = np.empty((D, R))
+    ro, ri = box[0], box[1]
     for i in nb.prange(D):
-        P = np.empty(R + 1)
-        P[0] = 0.0
-        for j in range(R):
-            P[j + 1] = P[j] + x[i, j]
-        for j in range(R):
-            ro[i, j] = P[min(R, j + orr + 1)] - P[max(0, j - orr)]
-            ri[i, j] = P[min(R, j + gr + 1)] - P[max(0, j - gr)]
+        so = 0.0
+        si = 0.0
+        for j in range(min(R, orr)):
+            so += x[i, j]
+        for j in range(min(R, gr)):
+            si += x[i, j]
+        for j in range(R):  # windows [j - orr, j + orr] and [j - gr, j + gr], clipped
+            if j + orr < R:
+                so += x[i, j + orr]
+            if j - orr - 1 >= 0:
+                so -= x[i, j - orr - 1]
+            if j + gr < R:
+                si += x[i, j + gr]
+            if j - gr - 1 >= 0:
+                si -= x[i, j - gr - 1]
+            ro[i, j] = so
+            ri[i, j] = si
     for j in nb.prange(R):
         n = (2 * od + 1) * (min(R, j + orr + 1) - max(0, j - orr)) - (2 * gd + 1) * (
             min(R, j + gr + 1) - max(0, j - gr)
@@ -297,7 +320,7 @@ def ca_cfar_2d(
     """2D CA-CFAR over a ``(doppler, range)`` power map; Doppler wraps, range edges use what exists."""
     x = _power(x, 2)
     noise = np.empty_like(x)
-    _ca_2d_box(x, guard[0], guard[1], train[0], train[1], noise)
+    _ca_2d_box(x, guard[0], guard[1], train[0], train[1], np.empty((2, *x.shape)), noise)
     return x > scale * noise, noise
 
 
@@ -315,10 +338,15 @@ def os_cfar_2d(
 
 
 @nb.njit(cache=True)
-def _peaks(x: np.ndarray, noise: np.ndarray, scale: float, min_bin: int) -> np.ndarray:
-    """Cells above ``scale·noise`` from ``min_bin`` on that are 3×3 maxima (Doppler wraps), row-major."""
+def _peaks(
+    x: np.ndarray, noise: np.ndarray, scale: float, min_bin: int, keep: np.ndarray
+) -> np.ndarray:
+    """Cells above ``scale·noise`` from ``min_bin`` on that are 3×3 maxima (Doppler wraps), row-major.
+
+    ``keep`` ``(D, R)`` bool is scratch.
+    """
     D, R = x.shape
-    keep = np.zeros((D, R), np.bool_)
+    keep[:] = False
     n = 0
     for i in range(D):
         for j in range(min_bin, R):
@@ -352,10 +380,53 @@ def group_peaks(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         raise SensingError(f"group_peaks mask: expected shape {x.shape}, got {np.shape(mask)}")
     # detected cells get noise -inf so they pass the threshold, the rest +inf so they never do
     noise = np.where(np.asarray(mask, bool), -np.inf, np.inf)
-    return _peaks(np.ascontiguousarray(x, np.float64), noise, 1.0, 0)
+    return _peaks(np.ascontiguousarray(x, np.float64), noise, 1.0, 0, np.empty(x.shape, np.bool_))
 
 
 # -- the fused chain ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Workspace:
+    """Every buffer the point-cloud chain writes, allocated once per plan (see the module doc).
+
+    ``tmp`` ``(C, L, S)`` range spectra; ``buf`` ``(C, S, L)`` their transpose, clutter-free and
+    Doppler-windowed; ``rd`` ``(C, S, L)`` Doppler spectra, unshifted; ``power`` float32 and
+    ``noise`` float64 ``(L, S)`` shifted; ``box`` ``(2, L, S)`` CFAR partial sums; ``keep``
+    ``(L, S)`` peak flags; ``grid`` ``(max_points, n_el, n_az)`` angle spectra.
+    """
+
+    tmp: np.ndarray
+    buf: np.ndarray
+    rd: np.ndarray
+    power: np.ndarray
+    noise: np.ndarray
+    box: np.ndarray
+    keep: np.ndarray
+    grid: np.ndarray
+
+    @classmethod
+    def for_shape(
+        cls, n_loops: int, n_channels: int, n_samples: int, plan: Plan | None
+    ) -> Workspace:
+        C, L, S = n_channels, n_loops, n_samples
+        lay = plan.layout if plan is not None else None
+        m = plan.params.max_points if plan is not None else 0
+        return cls(
+            np.empty((C, L, S), np.complex64),
+            np.empty((C, S, L), np.complex64),
+            np.empty((C, S, L), np.complex64),
+            np.empty((L, S), np.float32),
+            np.empty((L, S)),
+            np.empty((2, L, S)),
+            np.empty((L, S), np.bool_),
+            np.empty((m, lay.n_el if lay else 1, lay.n_az if lay else 1), np.complex64),
+        )
+
+    @classmethod
+    def for_plan(cls, plan: Plan) -> Workspace:
+        r = plan.radar
+        return cls.for_shape(r.n_loops, r.n_virtual, r.n_samples, plan)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -366,6 +437,7 @@ def _range_stage(
     w_doppler: np.ndarray,
     dc: bool,
     clutter: bool,
+    tmp: np.ndarray,
     out: np.ndarray,
 ) -> tuple[int, int]:
     """``x`` ``(L, C, S)`` → ``out`` ``(C, S, L)``: range spectra, clutter-free, Doppler-windowed.
@@ -373,10 +445,10 @@ def _range_stage(
     ``cal`` is ``(C, S)`` or empty. Returns (non-finite samples, non-zero samples) for the check.
     """
     L, C, S = x.shape
-    bad = np.zeros(C, np.int64)
-    nonzero = np.zeros(C, np.int64)
+    bad = 0
+    nonzero = 0
     for c in nb.prange(C):
-        tmp = np.empty((L, S), np.complex64)
+        t = tmp[c]
         for k in range(L):
             m = 0j
             if dc:
@@ -386,23 +458,23 @@ def _range_stage(
             for s in range(S):
                 v = x[k, c, s]
                 if not (np.isfinite(v.real) and np.isfinite(v.imag)):
-                    bad[c] += 1
+                    bad += 1
                 elif v != 0:
-                    nonzero[c] += 1
+                    nonzero += 1
                 v = v - m
                 if cal.size:
                     v = v * cal[c, s]
-                tmp[k, s] = v * w_range[s]
-        f = np.fft.fft(tmp)
+                t[k, s] = v * w_range[s]
+        c2c(t, t, AXES_1, True, 1.0, 1)
         for s in range(S):
             m = 0j
             if clutter:
                 for k in range(L):
-                    m += f[k, s]
+                    m += t[k, s]
                 m /= L
             for k in range(L):
-                out[c, s, k] = (f[k, s] - m) * w_doppler[k]
-    return bad.sum(), nonzero.sum()
+                out[c, s, k] = (t[k, s] - m) * w_doppler[k]
+    return bad, nonzero
 
 
 @nb.njit(cache=True, parallel=True)
@@ -410,7 +482,7 @@ def _doppler_stage(buf: np.ndarray, rd: np.ndarray, power: np.ndarray) -> None:
     """``buf`` ``(C, R, L)`` → unshifted Doppler spectra ``rd`` ``(C, R, L)`` and shifted power ``(L, R)``."""
     C, R, L = buf.shape
     for c in nb.prange(C):
-        rd[c] = np.fft.fft(buf[c])
+        c2c(buf[c], rd[c], AXES_1, True, 1.0, 1)
     for r in nb.prange(R):
         for d in range(L):
             s = np.float32(0.0)
@@ -427,20 +499,21 @@ def _stages(
     w_doppler: np.ndarray,
     dc: bool,
     clutter: bool,
-    buf: np.ndarray,
-    rd: np.ndarray,
-    power: np.ndarray,
+    ws: Workspace,
 ) -> None:
-    """Frame → ``rd`` ``(C, R, L)`` unshifted and ``power`` ``(L, R)`` shifted, checking the frame."""
+    """Frame → ``ws.rd`` ``(C, R, L)`` unshifted and ``ws.power`` ``(L, R)`` shifted, checking the frame."""
     L, T, Rx, S = cube.shape
     x = np.ascontiguousarray(cube, np.complex64).reshape(L, T * Rx, S)
-    c2 = np.zeros((0, 0), np.complex64) if cal is None else cal.reshape(T * Rx, S)
-    bad, nonzero = _range_stage(x, w_range, c2, w_doppler, dc, clutter, buf)
+    c2 = _NO_CAL if cal is None else cal.reshape(T * Rx, S)
+    bad, nonzero = _range_stage(x, w_range, c2, w_doppler, dc, clutter, ws.tmp, ws.buf)
     if bad:
         raise SensingError(f"frame: expected finite values, got {bad} NaN or inf")
     if not nonzero:
         raise SensingError("frame: expected a signal, got all zeros")
-    _doppler_stage(buf, rd, power)
+    _doppler_stage(ws.buf, ws.rd, ws.power)
+
+
+_NO_CAL = np.zeros((0, 0), np.complex64)
 
 
 def _check_frame(cube: np.ndarray, plan: Plan) -> np.ndarray:
@@ -452,42 +525,38 @@ def _check_frame(cube: np.ndarray, plan: Plan) -> np.ndarray:
     return cube
 
 
-def _buffers(plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r = plan.radar
-    buf = np.empty((r.n_virtual, r.n_samples, r.n_loops), np.complex64)
-    return buf, np.empty_like(buf), np.empty((r.n_loops, r.n_samples), np.float32)
-
-
-def range_doppler(cube: np.ndarray, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
-    """Frame → range-Doppler cube ``(D, C, R)`` complex64 and power ``(D, R)`` float32 (see the reference)."""
-    buf, rd, power = _buffers(plan)
-    p = plan.params
+def run_stages(cube: np.ndarray, plan: Plan, ws: Workspace) -> None:
+    """The planned range-Doppler chain of one frame into ``ws`` (no allocation)."""
     _stages(
         _check_frame(cube, plan),
         plan.w_range,
         plan.cal,
         plan.w_doppler,
         plan.dc_removal,
-        p.clutter_removal,
-        buf,
-        rd,
-        power,
+        plan.params.clutter_removal,
+        ws,
     )
+
+
+def range_doppler(cube: np.ndarray, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """Frame → range-Doppler cube ``(D, C, R)`` complex64 and power ``(D, R)`` float32 (see the reference)."""
+    ws = Workspace.for_plan(plan)
+    run_stages(cube, plan, ws)
     L = plan.radar.n_loops
-    return np.roll(rd, L // 2, axis=2).transpose(2, 0, 1).copy(), power
+    return np.roll(ws.rd, L // 2, axis=2).transpose(2, 0, 1).copy(), ws.power
 
 
-def detect_into(power: np.ndarray, plan: Plan, noise: np.ndarray) -> np.ndarray:
-    """CFAR (noise written into ``noise`` ``(D, R)`` float64), minimum range, peaks, strongest ``max_points``."""
+def detect_into(plan: Plan, ws: Workspace) -> np.ndarray:
+    """CFAR on ``ws.power`` (noise into ``ws.noise``), minimum range, peaks, strongest ``max_points``: ``(M, 2)``."""
     p = plan.params
     g, t = p.guard, p.train
     if p.method == "ca":
-        _ca_2d_box(power, g[0], g[1], t[0], t[1], noise)
+        _ca_2d_box(ws.power, g[0], g[1], t[0], t[1], ws.box, ws.noise)
     else:
-        noise[:] = _os_2d(power, g[0], g[1], t[0], t[1], OS_K)
-    peaks = _peaks(power, noise, plan.scale, plan.min_bin)
+        ws.noise[:] = _os_2d(ws.power, g[0], g[1], t[0], t[1], OS_K)
+    peaks = _peaks(ws.power, ws.noise, plan.scale, plan.min_bin, ws.keep)
     if len(peaks) > p.max_points:
-        order = np.argsort(-power[peaks[:, 0], peaks[:, 1]], kind="stable")
+        order = np.argsort(-ws.power[peaks[:, 0], peaks[:, 1]], kind="stable")
         peaks = peaks[order[: p.max_points]]
     return peaks
 
@@ -495,41 +564,27 @@ def detect_into(power: np.ndarray, plan: Plan, noise: np.ndarray) -> np.ndarray:
 def detect(power: np.ndarray, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     """CFAR, minimum range, peak grouping and the ``max_points`` strongest: (peaks ``(M, 2)``, noise ``(D, R)``)."""
     power = check_array(power, "detect power", ndim=2, allow_zero=True)
-    noise = np.empty(power.shape)
-    return detect_into(np.ascontiguousarray(power, np.float32), plan, noise), noise
+    ws = Workspace.for_shape(power.shape[0], 0, power.shape[1], None)
+    ws.power[:] = power
+    return detect_into(plan, ws), ws.noise
 
 
-def points_into(
-    rd: np.ndarray, power: np.ndarray, noise: np.ndarray, peaks: np.ndarray, plan: Plan
-) -> np.ndarray:
-    """Points ``(M, 5)`` from the internal unshifted ``rd`` ``(C, R, L)`` and shifted power/noise."""
+def points_into(peaks: np.ndarray, plan: Plan, ws: Workspace) -> np.ndarray:
+    """Points ``(M, 5)`` of ``peaks`` from the workspace's spectra, power and noise."""
     if len(peaks) == 0:
         return np.zeros((0, 5), np.float32)
     L = plan.radar.n_loops
     d = peaks[:, 0]
-    snap = rd[:, peaks[:, 1], (d - L // 2) % L].T  # (M, C)
-    uw = _aoa_snap(snap, d, L, plan.layout)
-    return _ref.points_from(peaks, uw, power, noise, plan)
+    snap = ws.rd[:, peaks[:, 1], (d - L // 2) % L].T  # (M, C)
+    uw = _aoa_snap(snap, d, L, plan.layout, ws.grid)
+    return _ref.points_from(peaks, uw, ws.power, ws.noise, plan)
 
 
 def point_cloud(cube: np.ndarray, plan: Plan) -> np.ndarray:
     """Frame ``(loops, tx, rx, samples)`` → points ``(M, 5)`` float32 x, y, z, v, snr_db (radar frame)."""
-    buf, rd, power = _buffers(plan)
-    p = plan.params
-    _stages(
-        _check_frame(cube, plan),
-        plan.w_range,
-        plan.cal,
-        plan.w_doppler,
-        plan.dc_removal,
-        p.clutter_removal,
-        buf,
-        rd,
-        power,
-    )
-    noise = np.empty(power.shape)
-    peaks = detect_into(power, plan, noise)
-    return points_into(rd, power, noise, peaks, plan)
+    ws = Workspace.for_plan(plan)
+    run_stages(cube, plan, ws)
+    return points_into(detect_into(plan, ws), plan, ws)
 
 
 def doppler_profiles(
@@ -545,11 +600,9 @@ def doppler_profiles(
     if w is not None:
         check_array(w, "window", shape=(L,))
     wd = np.ones(L, np.float32) if w is None else np.asarray(w, np.float32)
-    buf = np.empty((T * R, S, L), np.complex64)
-    rd = np.empty_like(buf)
-    power = np.empty((L, S), np.float32)
-    _stages(cube, np.ones(S, np.float32), None, wd, False, clutter, buf, rd, power)
-    return power
+    ws = Workspace.for_shape(L, T * R, S, None)
+    _stages(cube, np.ones(S, np.float32), None, wd, False, clutter, ws)
+    return ws.power
 
 
 @nb.njit(cache=True, parallel=True)
