@@ -273,17 +273,22 @@ def _ca_2d_box(
                 si -= x[i, j - gr - 1]
             ro[i, j] = so
             ri[i, j] = si
-    for j in nb.prange(R):
-        n = (2 * od + 1) * (min(R, j + orr + 1) - max(0, j - orr)) - (2 * gd + 1) * (
-            min(R, j + gr + 1) - max(0, j - gr)
-        )
-        for i in range(D):
-            s = 0.0
-            for di in range(-od, od + 1):
-                s += ro[(i + di) % D, j]
-            for di in range(-gd, gd + 1):
-                s -= ri[(i + di) % D, j]
-            noise[i, j] = s / n if n > 0 else np.inf
+    for i in nb.prange(D):
+        acc = noise[i]
+        acc[:] = 0.0
+        for di in range(-od, od + 1):
+            row = ro[(i + di) % D]
+            for j in range(R):
+                acc[j] += row[j]
+        for di in range(-gd, gd + 1):
+            row = ri[(i + di) % D]
+            for j in range(R):
+                acc[j] -= row[j]
+        for j in range(R):
+            n = (2 * od + 1) * (min(R, j + orr + 1) - max(0, j - orr)) - (2 * gd + 1) * (
+                min(R, j + gr + 1) - max(0, j - gr)
+            )
+            acc[j] = acc[j] / n if n > 0 else np.inf
 
 
 def _power(x: np.ndarray, ndim: int) -> np.ndarray:
@@ -393,7 +398,8 @@ class Workspace:
     ``tmp`` ``(C, L, S)`` range spectra; ``buf`` ``(C, S, L)`` their transpose, clutter-free and
     Doppler-windowed; ``rd`` ``(C, S, L)`` Doppler spectra, unshifted; ``power`` float32 and
     ``noise`` float64 ``(L, S)`` shifted; ``box`` ``(2, L, S)`` CFAR partial sums; ``keep``
-    ``(L, S)`` peak flags; ``grid`` ``(max_points, n_el, n_az)`` angle spectra.
+    ``(L, S)`` peak flags; ``grid`` ``(max_points, n_el, n_az)`` angle spectra; ``mean``
+    ``(C, S)`` slow-time means.
     """
 
     tmp: np.ndarray
@@ -404,6 +410,7 @@ class Workspace:
     box: np.ndarray
     keep: np.ndarray
     grid: np.ndarray
+    mean: np.ndarray
 
     @classmethod
     def for_shape(
@@ -421,6 +428,7 @@ class Workspace:
             np.empty((2, L, S)),
             np.empty((L, S), np.bool_),
             np.empty((m, lay.n_el if lay else 1, lay.n_az if lay else 1), np.complex64),
+            np.empty((C, S), np.complex64),
         )
 
     @classmethod
@@ -438,43 +446,50 @@ def _range_stage(
     dc: bool,
     clutter: bool,
     tmp: np.ndarray,
+    mean: np.ndarray,
     out: np.ndarray,
-) -> tuple[int, int]:
+) -> float:
     """``x`` ``(L, C, S)`` → ``out`` ``(C, S, L)``: range spectra, clutter-free, Doppler-windowed.
 
-    ``cal`` is ``(C, S)`` or empty. Returns (non-finite samples, non-zero samples) for the check.
+    ``cal`` is ``(C, S)`` or empty; ``mean`` ``(C, S)`` is scratch. Returns the frame's energy
+    (non-finite when a sample is, zero for a silent frame) for the input check.
     """
     L, C, S = x.shape
-    bad = 0
-    nonzero = 0
+    energy = 0.0
     for c in nb.prange(C):
         t = tmp[c]
+        mu = mean[c]
+        mu[:] = 0
         for k in range(L):
-            m = 0j
-            if dc:
-                for s in range(S):
-                    m += x[k, c, s]
-                m /= S
+            e = 0.0
+            m = np.complex64(0)
             for s in range(S):
                 v = x[k, c, s]
-                if not (np.isfinite(v.real) and np.isfinite(v.imag)):
-                    bad += 1
-                elif v != 0:
-                    nonzero += 1
-                v = v - m
-                if cal.size:
-                    v = v * cal[c, s]
-                t[k, s] = v * w_range[s]
+                e += np.float64(v.real) * v.real + np.float64(v.imag) * v.imag
+                m += v
+            energy += e
+            if not dc:
+                m = np.complex64(0)
+            else:
+                m = m / np.float32(S)
+            if cal.size:
+                for s in range(S):
+                    t[k, s] = (x[k, c, s] - m) * cal[c, s] * w_range[s]
+            else:
+                for s in range(S):
+                    t[k, s] = (x[k, c, s] - m) * w_range[s]
         c2c(t, t, AXES_1, True, 1.0, 1)
-        for s in range(S):
-            m = 0j
-            if clutter:
-                for k in range(L):
-                    m += t[k, s]
-                m /= L
+        if clutter:
             for k in range(L):
-                out[c, s, k] = (t[k, s] - m) * w_doppler[k]
-    return bad, nonzero
+                for s in range(S):
+                    mu[s] += t[k, s]
+            for s in range(S):
+                mu[s] /= np.float32(L)
+        for k in range(L):
+            wk = w_doppler[k]
+            for s in range(S):
+                out[c, s, k] = (t[k, s] - mu[s]) * wk
+    return energy
 
 
 @nb.njit(cache=True, parallel=True)
@@ -505,10 +520,11 @@ def _stages(
     L, T, Rx, S = cube.shape
     x = np.ascontiguousarray(cube, np.complex64).reshape(L, T * Rx, S)
     c2 = _NO_CAL if cal is None else cal.reshape(T * Rx, S)
-    bad, nonzero = _range_stage(x, w_range, c2, w_doppler, dc, clutter, ws.tmp, ws.buf)
-    if bad:
+    energy = _range_stage(x, w_range, c2, w_doppler, dc, clutter, ws.tmp, ws.mean, ws.buf)
+    if not np.isfinite(energy):
+        bad = np.count_nonzero(~np.isfinite(x))
         raise SensingError(f"frame: expected finite values, got {bad} NaN or inf")
-    if not nonzero:
+    if energy == 0:
         raise SensingError("frame: expected a signal, got all zeros")
     _doppler_stage(ws.buf, ws.rd, ws.power)
 
