@@ -418,7 +418,7 @@ class Workspace:
     ) -> Workspace:
         C, L, S = n_channels, n_loops, n_samples
         lay = plan.layout if plan is not None else None
-        m = plan.params.max_points if plan is not None else 0
+        m = plan.params.max_points if plan is not None else 0  # no plan: no angle buffer
         return cls(
             np.empty((C, L, S), np.complex64),
             np.empty((C, S, L), np.complex64),
@@ -432,9 +432,10 @@ class Workspace:
         )
 
     @classmethod
-    def for_plan(cls, plan: Plan) -> Workspace:
+    def for_plan(cls, plan: Plan, grid: bool = True) -> Workspace:
+        """Buffers for ``plan``; without ``grid``, angle spectra are allocated per call, sized to the detections."""
         r = plan.radar
-        return cls.for_shape(r.n_loops, r.n_virtual, r.n_samples, plan)
+        return cls.for_shape(r.n_loops, r.n_virtual, r.n_samples, plan if grid else None)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -556,7 +557,7 @@ def run_stages(cube: np.ndarray, plan: Plan, ws: Workspace) -> None:
 
 def range_doppler(cube: np.ndarray, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     """Frame → range-Doppler cube ``(D, C, R)`` complex64 and power ``(D, R)`` float32 (see the reference)."""
-    ws = Workspace.for_plan(plan)
+    ws = Workspace.for_plan(plan, grid=False)
     run_stages(cube, plan, ws)
     L = plan.radar.n_loops
     return np.roll(ws.rd, L // 2, axis=2).transpose(2, 0, 1).copy(), ws.power
@@ -598,7 +599,7 @@ def points_into(peaks: np.ndarray, plan: Plan, ws: Workspace) -> np.ndarray:
 
 def point_cloud(cube: np.ndarray, plan: Plan) -> np.ndarray:
     """Frame ``(loops, tx, rx, samples)`` → points ``(M, 5)`` float32 x, y, z, v, snr_db (radar frame)."""
-    ws = Workspace.for_plan(plan)
+    ws = Workspace.for_plan(plan, grid=False)
     run_stages(cube, plan, ws)
     return points_into(detect_into(plan, ws), plan, ws)
 

@@ -9,7 +9,9 @@ buffer: copy it if you keep it past the next frame.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
+import numba
 import numpy as np
 
 from drivers import RadarConfig
@@ -33,8 +35,12 @@ class RadarStream:
         params: PointCloudParams | None = None,
         calibration: Calibration | None = None,
         dc_removal: bool = False,
+        threads: int | None = None,
     ) -> None:
         self.plan = Plan.build(radar, params, calibration, dc_removal)
+        # Numba worker threads per frame (None: numba's setting). On a machine shared with other
+        # busy processes one thread is often faster: a parallel pass waits for its slowest worker.
+        self.threads = threads
         self.ws = cpu.Workspace.for_plan(self.plan)
         self.frames = 0
 
@@ -52,14 +58,25 @@ class RadarStream:
 
     def range_doppler(self, cube: np.ndarray) -> np.ndarray:
         """Process a frame up to the power map ``(D, R)`` float32 (the stream's own buffer)."""
-        cpu.run_stages(cube, self.plan, self.ws)
+        with self._threads():
+            cpu.run_stages(cube, self.plan, self.ws)
         self.frames += 1
         return self.power
 
     def __call__(self, cube: np.ndarray) -> np.ndarray:
         """Process a frame to its point cloud ``(M, 5)`` float32 x, y, z, v, snr_db."""
         self.range_doppler(cube)
-        return cpu.points_into(cpu.detect_into(self.plan, self.ws), self.plan, self.ws)
+        with self._threads():
+            return cpu.points_into(cpu.detect_into(self.plan, self.ws), self.plan, self.ws)
+
+    @contextmanager
+    def _threads(self) -> Iterator[None]:
+        before = numba.get_num_threads()
+        numba.set_num_threads(self.threads or before)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(before)
 
     def run(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Points and power map of each frame in turn (the map is overwritten by the next)."""
