@@ -1,10 +1,10 @@
 """Numba CPU kernels, the same names and signatures as :mod:`sensing.reference`.
 
 FFTs run inside ``@njit`` through rocket-fft (the ``fast`` extra), so the point-cloud chain is a
-few fused parallel passes: (1) per channel, check + DC + calibration + range window + range FFT +
-clutter removal + Doppler window, written transposed so (2) the Doppler FFT runs on contiguous
-rows; power is summed per range bin; (3) 2D CA-CFAR by row prefix sums and circular column sums;
-(4) peaks; (5) AoA only at the peaks. The ``*_into`` functions take preallocated buffers (used by
+few fused parallel passes: (1) per channel, in one ``(loops, samples)`` block: check + DC +
+calibration + range window, range FFT, clutter removal + Doppler window, Doppler FFT down the
+columns, all in place; (2) power summed over channels; (3) 2D CA-CFAR by running row sums and
+circular column sums; (4) peaks; (5) AoA only at the peaks. The ``*_into`` functions take preallocated buffers (used by
 :class:`sensing.stream.RadarStream`); the public ones allocate their outputs.
 """
 
@@ -29,7 +29,8 @@ except ImportError as exc:  # pragma: no cover - the fast extra is a dependency 
     ) from exc
 
 NAME = "cpu"
-AXES_1 = np.array([1], np.int64)  # c2c axes: the last of a 2D array
+AXES_0 = np.array([0], np.int64)  # c2c axes of a 2D array
+AXES_1 = np.array([1], np.int64)
 AXES_2D = np.array([0, 1], np.int64)
 OS_K = 0.75  # OS-CFAR rank of the point-cloud chain, as the reference's default
 
@@ -395,15 +396,12 @@ def group_peaks(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
 class Workspace:
     """Every buffer the point-cloud chain writes, allocated once per plan (see the module doc).
 
-    ``tmp`` ``(C, L, S)`` range spectra; ``buf`` ``(C, S, L)`` their transpose, clutter-free and
-    Doppler-windowed; ``rd`` ``(C, S, L)`` Doppler spectra, unshifted; ``power`` float32 and
+    ``rd`` ``(C, L, S)`` range-Doppler spectra per channel, Doppler unshifted; ``power`` float32 and
     ``noise`` float64 ``(L, S)`` shifted; ``box`` ``(2, L, S)`` CFAR partial sums; ``keep``
     ``(L, S)`` peak flags; ``grid`` ``(max_points, n_el, n_az)`` angle spectra; ``mean``
     ``(C, S)`` slow-time means.
     """
 
-    tmp: np.ndarray
-    buf: np.ndarray
     rd: np.ndarray
     power: np.ndarray
     noise: np.ndarray
@@ -421,8 +419,6 @@ class Workspace:
         m = plan.params.max_points if plan is not None else 0  # no plan: no angle buffer
         return cls(
             np.empty((C, L, S), np.complex64),
-            np.empty((C, S, L), np.complex64),
-            np.empty((C, S, L), np.complex64),
             np.empty((L, S), np.float32),
             np.empty((L, S)),
             np.empty((2, L, S)),
@@ -439,18 +435,17 @@ class Workspace:
 
 
 @nb.njit(cache=True, parallel=True)
-def _range_stage(
+def _rd_stage(
     x: np.ndarray,
     w_range: np.ndarray,
     cal: np.ndarray,
     w_doppler: np.ndarray,
     dc: bool,
     clutter: bool,
-    tmp: np.ndarray,
     mean: np.ndarray,
-    out: np.ndarray,
+    rd: np.ndarray,
 ) -> float:
-    """``x`` ``(L, C, S)`` → ``out`` ``(C, S, L)``: range spectra, clutter-free, Doppler-windowed.
+    """``x`` ``(L, C, S)`` → ``rd`` ``(C, L, S)``: range then Doppler spectra per channel, in place.
 
     ``cal`` is ``(C, S)`` or empty; ``mean`` ``(C, S)`` is scratch. Returns the frame's energy
     (non-finite when a sample is, zero for a silent frame) for the input check.
@@ -458,9 +453,7 @@ def _range_stage(
     L, C, S = x.shape
     energy = 0.0
     for c in nb.prange(C):
-        t = tmp[c]
-        mu = mean[c]
-        mu[:] = 0
+        t = rd[c]
         for k in range(L):
             e = 0.0
             m = np.complex64(0)
@@ -469,17 +462,16 @@ def _range_stage(
                 e += np.float64(v.real) * v.real + np.float64(v.imag) * v.imag
                 m += v
             energy += e
-            if not dc:
-                m = np.complex64(0)
-            else:
-                m = m / np.float32(S)
+            m = m / np.float32(S) if dc else np.complex64(0)
             if cal.size:
                 for s in range(S):
                     t[k, s] = (x[k, c, s] - m) * cal[c, s] * w_range[s]
             else:
                 for s in range(S):
                     t[k, s] = (x[k, c, s] - m) * w_range[s]
-        c2c(t, t, AXES_1, True, 1.0, 1)
+        c2c(t, t, AXES_1, True, 1.0, 1)  # range
+        mu = mean[c]
+        mu[:] = 0
         if clutter:
             for k in range(L):
                 for s in range(S):
@@ -489,23 +481,22 @@ def _range_stage(
         for k in range(L):
             wk = w_doppler[k]
             for s in range(S):
-                out[c, s, k] = (t[k, s] - mu[s]) * wk
+                t[k, s] = (t[k, s] - mu[s]) * wk
+        c2c(t, t, AXES_0, True, 1.0, 1)  # Doppler, down the columns
     return energy
 
 
 @nb.njit(cache=True, parallel=True)
-def _doppler_stage(buf: np.ndarray, rd: np.ndarray, power: np.ndarray) -> None:
-    """``buf`` ``(C, R, L)`` → unshifted Doppler spectra ``rd`` ``(C, R, L)`` and shifted power ``(L, R)``."""
-    C, R, L = buf.shape
-    for c in nb.prange(C):
-        c2c(buf[c], rd[c], AXES_1, True, 1.0, 1)
-    for r in nb.prange(R):
-        for d in range(L):
-            s = np.float32(0.0)
-            for c in range(C):
-                v = rd[c, r, d]
-                s += v.real * v.real + v.imag * v.imag
-            power[(d + L // 2) % L, r] = s
+def _power_stage(rd: np.ndarray, power: np.ndarray) -> None:
+    """``rd`` ``(C, L, S)`` unshifted → power ``(L, S)`` summed over channels, Doppler shifted."""
+    C, L, S = rd.shape
+    for d in nb.prange(L):
+        row = power[(d + L // 2) % L]
+        row[:] = 0
+        for c in range(C):
+            for s in range(S):
+                v = rd[c, d, s]
+                row[s] += v.real * v.real + v.imag * v.imag
 
 
 def _stages(
@@ -517,17 +508,17 @@ def _stages(
     clutter: bool,
     ws: Workspace,
 ) -> None:
-    """Frame → ``ws.rd`` ``(C, R, L)`` unshifted and ``ws.power`` ``(L, R)`` shifted, checking the frame."""
+    """Frame → ``ws.rd`` ``(C, L, R)`` unshifted and ``ws.power`` ``(L, R)`` shifted, checking the frame."""
     L, T, Rx, S = cube.shape
     x = np.ascontiguousarray(cube, np.complex64).reshape(L, T * Rx, S)
     c2 = _NO_CAL if cal is None else cal.reshape(T * Rx, S)
-    energy = _range_stage(x, w_range, c2, w_doppler, dc, clutter, ws.tmp, ws.mean, ws.buf)
+    energy = _rd_stage(x, w_range, c2, w_doppler, dc, clutter, ws.mean, ws.rd)
     if not np.isfinite(energy):
         bad = np.count_nonzero(~np.isfinite(x))
         raise SensingError(f"frame: expected finite values, got {bad} NaN or inf")
     if energy == 0:
         raise SensingError("frame: expected a signal, got all zeros")
-    _doppler_stage(ws.buf, ws.rd, ws.power)
+    _power_stage(ws.rd, ws.power)
 
 
 _NO_CAL = np.zeros((0, 0), np.complex64)
@@ -560,7 +551,7 @@ def range_doppler(cube: np.ndarray, plan: Plan) -> tuple[np.ndarray, np.ndarray]
     ws = Workspace.for_plan(plan, grid=False)
     run_stages(cube, plan, ws)
     L = plan.radar.n_loops
-    return np.roll(ws.rd, L // 2, axis=2).transpose(2, 0, 1).copy(), ws.power
+    return np.roll(ws.rd, L // 2, axis=1).transpose(1, 0, 2).copy(), ws.power
 
 
 def detect_into(plan: Plan, ws: Workspace) -> np.ndarray:
@@ -592,7 +583,7 @@ def points_into(peaks: np.ndarray, plan: Plan, ws: Workspace) -> np.ndarray:
         return np.zeros((0, 5), np.float32)
     L = plan.radar.n_loops
     d = peaks[:, 0]
-    snap = ws.rd[:, peaks[:, 1], (d - L // 2) % L].T  # (M, C)
+    snap = ws.rd[:, (d - L // 2) % L, peaks[:, 1]].T  # (M, C)
     uw = _aoa_snap(snap, d, L, plan.layout, ws.grid)
     return _ref.points_from(peaks, uw, ws.power, ws.noise, plan)
 

@@ -24,7 +24,7 @@ from .pointcloud import PointCloudParams
 class RadarStream:
     """Feed frames ``(loops, tx, rx, samples)``; get points ``(M, 5)`` and the power map ``(D, R)``.
 
-    ``rd`` ``(C, R, D)`` holds the last frame's range-Doppler spectra per channel with Doppler
+    ``rd`` ``(C, D, R)`` holds the last frame's range-Doppler spectra per channel with Doppler
     unshifted (bin 0 = zero velocity); ``power`` and ``noise`` ``(D, R)`` are shifted (zero
     velocity at ``n_loops // 2``).
     """
