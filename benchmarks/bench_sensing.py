@@ -110,10 +110,15 @@ def run() -> list[Result]:
     np.testing.assert_allclose(
         hm(cube), scipy_hupr(cube), atol=1e-3 * np.abs(scipy_hupr(cube)).max()
     )
-    r = interleaved({"ours": lambda: hm(cube, check=False), "ref": lambda: scipy_hupr(cube)})
+    from threadpoolctl import threadpool_limits
+
+    # as fusion.pipeline runs it: idle OpenBLAS workers busy-wait after each call, and on a busy
+    # 2-core machine the (1024, 12) @ (12, 512) product took 47 ms with 2 threads, 2 ms with 1
+    with threadpool_limits(1, user_api="blas"):
+        r = interleaved({"ours": lambda: hm(cube, check=False), "ref": lambda: scipy_hupr(cube)})
     results = [
         Result(
-            "HuPR heatmap, one IWR1843 frame",
+            "HuPR heatmap, one IWR1843 frame (BLAS on 1 thread, as the pipeline runs it)",
             r["ours"][0],
             "frames/s",
             "scipy.fft, crop then full angle FFTs",

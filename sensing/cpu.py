@@ -457,18 +457,16 @@ def _rd_stage(
         for k in range(L):
             e = 0.0
             m = np.complex64(0)
-            for s in range(S):
+            if dc:
+                for s in range(S):
+                    m += x[k, c, s]
+                m /= np.float32(S)
+            for s in range(S):  # one read of the samples: energy for the check, then the row
                 v = x[k, c, s]
                 e += np.float64(v.real) * v.real + np.float64(v.imag) * v.imag
-                m += v
+                v = (v - m) * w_range[s]
+                t[k, s] = v * cal[c, s] if cal.size else v
             energy += e
-            m = m / np.float32(S) if dc else np.complex64(0)
-            if cal.size:
-                for s in range(S):
-                    t[k, s] = (x[k, c, s] - m) * cal[c, s] * w_range[s]
-            else:
-                for s in range(S):
-                    t[k, s] = (x[k, c, s] - m) * w_range[s]
         c2c(t, t, AXES_1, True, 1.0, 1)  # range
         mu = mean[c]
         mu[:] = 0
