@@ -1,9 +1,10 @@
 """Numba CPU kernels, the same names and signatures as :mod:`sensing.reference`.
 
 FFTs run inside ``@njit`` through rocket-fft (the ``fast`` extra), so the point-cloud chain is a
-few fused parallel passes: (1) per channel, in one ``(loops, samples)`` block: check + DC +
-calibration + range window, range FFT, clutter removal + Doppler window, Doppler FFT down the
-columns, all in place; (2) power summed over channels; (3) 2D CA-CFAR by running row sums and
+few fused parallel passes: (1) per channel, in one ``(loops, samples)`` block: a pass for the
+check and the means, a pass applying DC and clutter removal, calibration and both windows (all
+linear and the same for every chirp, so they commute with the FFTs), one in-place 2D FFT;
+(2) power summed over channels; (3) 2D CA-CFAR by running row sums and
 circular column sums; (4) peaks; (5) AoA only at the peaks. The ``*_into`` functions take preallocated buffers (used by
 :class:`sensing.stream.RadarStream`); the public ones allocate their outputs.
 """
@@ -445,42 +446,44 @@ def _rd_stage(
     mean: np.ndarray,
     rd: np.ndarray,
 ) -> float:
-    """``x`` ``(L, C, S)`` → ``rd`` ``(C, L, S)``: range then Doppler spectra per channel, in place.
+    """``x`` ``(L, C, S)`` → ``rd`` ``(C, L, S)``: range-Doppler spectra per channel, in place.
 
-    ``cal`` is ``(C, S)`` or empty; ``mean`` ``(C, S)`` is scratch. Returns the frame's energy
-    (non-finite when a sample is, zero for a silent frame) for the input check.
+    Every step before the FFTs is linear and the same for each chirp, so DC and clutter removal,
+    calibration and both windows are applied in the time domain, in one pass after one pass for
+    the means, and a single 2D FFT follows. ``cal`` is ``(C, S)`` or empty; ``mean`` ``(C, S)``
+    is scratch. Returns the frame's energy (non-finite when a sample is, zero for a silent frame)
+    for the input check.
     """
     L, C, S = x.shape
     energy = 0.0
     for c in nb.prange(C):
         t = rd[c]
+        mu = mean[c]
+        mu[:] = 0
+        e = 0.0
+        m_all = np.complex64(0)  # sum of the chirps' DC over the loops
         for k in range(L):
-            e = 0.0
+            m = np.complex64(0)
+            for s in range(S):
+                v = x[k, c, s]
+                e += np.float64(v.real) * v.real + np.float64(v.imag) * v.imag
+                mu[s] += v
+                m += v
+            m_all += m / np.float32(S)
+        energy += e
+        for s in range(S):  # the slow-time mean each chirp loses (after its own DC, if removed)
+            mu[s] = (mu[s] - (m_all if dc else np.complex64(0))) / np.float32(L) if clutter else 0
+        for k in range(L):
             m = np.complex64(0)
             if dc:
                 for s in range(S):
                     m += x[k, c, s]
                 m /= np.float32(S)
-            for s in range(S):  # one read of the samples: energy for the check, then the row
-                v = x[k, c, s]
-                e += np.float64(v.real) * v.real + np.float64(v.imag) * v.imag
-                v = (v - m) * w_range[s]
-                t[k, s] = v * cal[c, s] if cal.size else v
-            energy += e
-        c2c(t, t, AXES_1, True, 1.0, 1)  # range
-        mu = mean[c]
-        mu[:] = 0
-        if clutter:
-            for k in range(L):
-                for s in range(S):
-                    mu[s] += t[k, s]
-            for s in range(S):
-                mu[s] /= np.float32(L)
-        for k in range(L):
             wk = w_doppler[k]
             for s in range(S):
-                t[k, s] = (t[k, s] - mu[s]) * wk
-        c2c(t, t, AXES_0, True, 1.0, 1)  # Doppler, down the columns
+                v = (x[k, c, s] - m - mu[s]) * (w_range[s] * wk)
+                t[k, s] = v * cal[c, s] if cal.size else v
+        c2c(t, t, AXES_2D, True, 1.0, 1)
     return energy
 
 
