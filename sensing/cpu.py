@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from . import reference as _ref
 from .cfar import _ca_1d, _os_1d, _os_2d
 from .checks import check_array
 from .errors import SensingError
@@ -158,31 +157,42 @@ def _aoa_core(
     d: np.ndarray,
     n_d: int,
     az: np.ndarray,
-    el: np.ndarray,
+    ri: np.ndarray,
     slot: np.ndarray,
     n_tx: int,
+    tw: np.ndarray,
     grid: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """TDM Doppler correction, placement on ``grid`` ``(>= M, n_el, n_az)``, 2D FFT and peak search per snapshot ``(M, C)``."""
+    """Direction sines ``out`` ``(M, 2)`` of snapshots ``(M, C)``: TDM Doppler correction, then the
+    angle FFT pruned to the occupied rows (an azimuth FFT per row, the elevation DFT by ``tw``
+    ``(n_rows, n_el)``) and its peak. ``ri`` ``(C,)`` is each channel's row; ``grid`` scratch
+    ``(>= M, >= n_rows, n_az)``.
+    """
     M, C = snap.shape
-    n_el, n_az = grid.shape[1], grid.shape[2]
+    n_rows, n_el = tw.shape
+    n_az = grid.shape[2]
     for m in nb.prange(M):
         g = grid[m]
-        g[:] = 0
+        g[:n_rows] = 0
         f = (d[m] - n_d // 2) / n_d
         for c in range(C):
             ph = -2.0 * np.pi * f * slot[c] / n_tx
             v = snap[m, c] * complex(np.cos(ph), np.sin(ph))
-            g[el[c], az[c]] += np.complex64(v)
-        c2c(g, g, AXES_2D, True, 1.0, 1)
+            g[ri[c], az[c]] += np.complex64(v)
+        for r in range(n_rows):
+            c2c(g[r], g[r], AXES_0, True, 1.0, 1)
         best = -1.0
         bi = 0
         bj = 0
         for i in range(n_el):  # in shifted order, so ties resolve as in the reference
-            ui = (i - n_el // 2) % n_el
+            ke = (i - n_el // 2) % n_el
             for j in range(n_az):
-                v2 = abs(g[ui, (j - n_az // 2) % n_az])
+                ka = (j - n_az // 2) % n_az
+                acc = np.complex64(0)
+                for r in range(n_rows):
+                    acc += g[r, ka] * tw[r, ke]
+                v2 = abs(acc)
                 if v2 > best:
                     best, bi, bj = v2, i, j
         out[m, 0] = -2.0 * (bj - n_az // 2) / n_az
@@ -194,16 +204,17 @@ def _aoa_snap(
 ) -> np.ndarray:
     M = len(snap)
     if grid is None or len(grid) < M:
-        grid = np.empty((M, layout.n_el, layout.n_az), np.complex64)
+        grid = np.empty((M, len(layout.rows), layout.n_az), np.complex64)
     out = np.empty((M, 2))
     _aoa_core(
         np.ascontiguousarray(snap, np.complex64),
         np.asarray(d, np.int64),
         n_d,
         layout.az,
-        layout.el,
+        layout.row_index,
         layout.slot,
         layout.n_tx,
+        layout.row_twiddles,
         grid,
         out,
     )
@@ -399,7 +410,7 @@ class Workspace:
 
     ``rd`` ``(C, L, S)`` range-Doppler spectra per channel, Doppler unshifted; ``power`` float32 and
     ``noise`` float64 ``(L, S)`` shifted; ``box`` ``(2, L, S)`` CFAR partial sums; ``keep``
-    ``(L, S)`` peak flags; ``grid`` ``(max_points, n_el, n_az)`` angle spectra; ``mean``
+    ``(L, S)`` peak flags; ``grid`` ``(max_points, n_rows, n_az)`` azimuth spectra of the occupied rows; ``mean``
     ``(C, S)`` slow-time means.
     """
 
@@ -424,7 +435,7 @@ class Workspace:
             np.empty((L, S)),
             np.empty((2, L, S)),
             np.empty((L, S), np.bool_),
-            np.empty((m, lay.n_el if lay else 1, lay.n_az if lay else 1), np.complex64),
+            np.empty((m, len(lay.rows) if lay else 1, lay.n_az if lay else 1), np.complex64),
             np.empty((C, S), np.complex64),
         )
 
@@ -578,15 +589,68 @@ def detect(power: np.ndarray, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     return detect_into(plan, ws), ws.noise
 
 
+@nb.njit(cache=True)
+def _points(
+    rd: np.ndarray,
+    power: np.ndarray,
+    noise: np.ndarray,
+    peaks: np.ndarray,
+    az: np.ndarray,
+    ri: np.ndarray,
+    slot: np.ndarray,
+    n_tx: int,
+    tw: np.ndarray,
+    grid: np.ndarray,
+    range_res: float,
+    vel_res: float,
+    out: np.ndarray,
+) -> None:
+    """Snapshots of ``peaks`` from ``rd`` ``(C, L, R)`` (Doppler unshifted), AoA, then x, y, z, v, SNR into ``out``."""
+    M = peaks.shape[0]
+    C, L, _ = rd.shape
+    snap = np.empty((M, C), np.complex64)
+    for m in range(M):
+        du = (peaks[m, 0] - L // 2) % L
+        for c in range(C):
+            snap[m, c] = rd[c, du, peaks[m, 1]]
+    uw = np.empty((M, 2))
+    _aoa_core(snap, peaks[:, 0].copy(), L, az, ri, slot, n_tx, tw, grid, uw)
+    for m in range(M):
+        d, rb = peaks[m, 0], peaks[m, 1]
+        u, w = uw[m, 0], uw[m, 1]
+        rng = rb * range_res
+        out[m, 0] = rng * np.sqrt(max(1.0 - u * u - w * w, 0.0))
+        out[m, 1] = rng * u
+        out[m, 2] = rng * w
+        out[m, 3] = (d - L // 2) * vel_res
+        out[m, 4] = 10.0 * np.log10(power[d, rb] / noise[d, rb])
+
+
 def points_into(peaks: np.ndarray, plan: Plan, ws: Workspace) -> np.ndarray:
-    """Points ``(M, 5)`` of ``peaks`` from the workspace's spectra, power and noise."""
+    """Points ``(M, 5)`` float32 of ``peaks`` from the workspace's spectra, power and noise."""
+    lay, r = plan.layout, plan.radar
+    out = np.empty((len(peaks), 5), np.float32)
     if len(peaks) == 0:
-        return np.zeros((0, 5), np.float32)
-    L = plan.radar.n_loops
-    d = peaks[:, 0]
-    snap = ws.rd[:, (d - L // 2) % L, peaks[:, 1]].T  # (M, C)
-    uw = _aoa_snap(snap, d, L, plan.layout, ws.grid)
-    return _ref.points_from(peaks, uw, ws.power, ws.noise, plan)
+        return out
+    grid = ws.grid
+    if len(grid) < len(peaks):
+        grid = np.empty((len(peaks), len(lay.rows), lay.n_az), np.complex64)
+    _points(
+        ws.rd,
+        ws.power,
+        ws.noise,
+        peaks,
+        lay.az,
+        lay.row_index,
+        lay.slot,
+        lay.n_tx,
+        lay.row_twiddles,
+        grid,
+        r.range_resolution,
+        r.velocity_resolution,
+        out,
+    )
+    return out
 
 
 def point_cloud(cube: np.ndarray, plan: Plan) -> np.ndarray:

@@ -8,6 +8,7 @@ lists) and is read-only afterwards, so the numpy, Numba-CPU and CUDA backends
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -54,6 +55,23 @@ class ArrayLayout:
     @property
     def n_channels(self) -> int:
         return len(self.az)
+
+    @cached_property
+    def rows(self) -> np.ndarray:
+        """``(n_rows,)`` grid rows (elevations) that hold a channel: the others are zero padding."""
+        return np.unique(self.el)
+
+    @cached_property
+    def row_index(self) -> np.ndarray:
+        """``(C,)`` index into :attr:`rows` of each channel's row."""
+        return np.searchsorted(self.rows, self.el).astype(np.int64)
+
+    @cached_property
+    def row_twiddles(self) -> np.ndarray:
+        """``(n_rows, n_el)`` complex64 elevation-DFT factors of the occupied rows."""
+        return np.exp(-2j * np.pi * np.outer(self.rows, np.arange(self.n_el)) / self.n_el).astype(
+            np.complex64
+        )
 
 
 @dataclass(frozen=True, eq=False)
