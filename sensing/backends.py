@@ -39,7 +39,10 @@ def backend(name: str = "cpu") -> ModuleType:
     """The kernel module called ``name``; a SensingError names the choices or the missing device."""
     if name not in MODULES:
         raise SensingError(f"unknown sensing backend {name!r} (choose: {', '.join(MODULES)})")
-    mod = importlib.import_module(MODULES[name])
+    try:
+        mod = importlib.import_module(MODULES[name])
+    except ImportError as exc:  # the cpu backend needs rocket-fft (the fast extra)
+        raise SensingError(f"sensing backend {name!r} is not installed: {exc}") from exc
     if name == "cuda":
         mod.require()
     return mod
