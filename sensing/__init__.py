@@ -6,6 +6,15 @@ path (``sensing.torch_backend``) runs on a CUDA device when there is one and is 
 path. Imports ``drivers`` only.
 """
 
+import os
+
+# Idle Numba OpenMP workers spin by default and take the cores the rest of the frame needs: on
+# the shared 2-core machine the 2-thread point-cloud chain ran 10x slower than 1 thread, and
+# everything interleaved with it slowed too (measured 2026-12-01). OpenMP reads this when its
+# library loads, at the first parallel kernel, so set it before any runs (as fusion does).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .backends import backend  # noqa: E402
 from .checks import check_cube, cube_from_words
 from .errors import SensingError
 from .hupr import HuprHeatmapper, hupr_heatmap, network_input
@@ -31,6 +40,7 @@ __all__ = [
     "RtposeProcessor",
     "HuprHeatmapper",
     "SensingError",
+    "backend",
     "check_cube",
     "cube_from_words",
     "doppler_fft",

@@ -35,3 +35,32 @@ def check_cube(cube: np.ndarray, radar: RadarConfig) -> np.ndarray:
             "frame is all zeros: the radar sent no signal (check the capture and LVDS lanes)"
         )
     return cube.astype(np.complex64, copy=False)
+
+
+def check_array(
+    x: np.ndarray,
+    what: str,
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    shape: tuple[int, ...] | None = None,
+    allow_zero: bool = False,
+) -> np.ndarray:
+    """The kernels' input check: rank or exact shape, finite values, not all zeros (unless allowed)."""
+    x = np.asarray(x)
+    if shape is not None and x.shape != tuple(shape):
+        raise SensingError(f"{what}: expected shape {tuple(shape)}, got {x.shape}")
+    if ndim is not None:
+        ok = (ndim,) if isinstance(ndim, int) else ndim
+        if x.ndim not in ok:
+            raise SensingError(
+                f"{what}: expected {' or '.join(map(str, ok))} dimensions, got shape {x.shape}"
+            )
+    if x.size == 0:
+        raise SensingError(f"{what}: expected a non-empty array, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise SensingError(
+            f"{what}: expected finite values, got {np.count_nonzero(~np.isfinite(x))} NaN or inf"
+        )
+    if not allow_zero and not x.any():
+        raise SensingError(f"{what}: expected a signal, got all zeros")
+    return x
