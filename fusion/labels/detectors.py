@@ -121,7 +121,9 @@ def crop(
     grid = np.stack([gx, gy], axis=-1).reshape(1, -1, 2)
     out = np.zeros((len(center), h_in, w_in, 3), np.float32)
     img = np.asarray(image, dtype=np.float32)
-    for i, src in enumerate(crop_to_image(grid, center[i : i + 1], scale[i : i + 1], input_size)):
+    for i, src in enumerate(
+        crop_to_image(np.repeat(grid, len(center), 0), center, scale, input_size)
+    ):
         rows, cols = src[:, 1] - 0.5, src[:, 0] - 0.5  # pixel centres sit at +0.5
         for c in range(3):
             out[i, ..., c] = map_coordinates(img[..., c], [rows, cols], order=1, cval=0.0).reshape(
@@ -131,7 +133,9 @@ def crop(
 
 
 # -- decoders ----------------------------------------------------------------------------------
-def decode_heatmaps(heatmaps: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def decode_heatmaps(
+    heatmaps: np.ndarray, input_size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     """Heatmaps ``(P, K, h, w)`` → crop pixels ``(P, K, 2)`` (corner origin) and peak values ``(P, K)``.
 
     Argmax, then a quarter bin toward the larger neighbour (HRNet/ViTPose "MSRA" decoding); heatmap

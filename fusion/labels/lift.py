@@ -34,7 +34,22 @@ THICKNESS = np.array(
 )
 # bone lengths as fractions of body height, RTPOSE15.edges order (Winter's anthropometric tables)
 BONE_FRACTIONS = np.array(
-    [0.095, 0.245, 0.246, 0.095, 0.245, 0.246, 0.288, 0.10, 0.129, 0.186, 0.146, 0.129, 0.186, 0.146]
+    [
+        0.095,
+        0.245,
+        0.246,
+        0.095,
+        0.245,
+        0.246,
+        0.288,
+        0.10,
+        0.129,
+        0.186,
+        0.146,
+        0.129,
+        0.186,
+        0.146,
+    ]
 )
 
 
@@ -189,7 +204,9 @@ def prior_bone_lengths(height: float = 1.75) -> np.ndarray:
     return BONE_FRACTIONS * height
 
 
-def fill_with_bone_prior(joints: np.ndarray, ray_dirs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def fill_with_bone_prior(
+    joints: np.ndarray, ray_dirs: np.ndarray, lengths: np.ndarray
+) -> np.ndarray:
     """Place missing joints (NaN rows of ``(15, 3)``) from their viewing rays ``(15, 3)`` and bones.
 
     Walking the tree from the pelvis, a missing joint goes where its ray passes closest to its
@@ -237,6 +254,7 @@ def refine_track(
     min_conf: float = 0.3,
     loss: str = "soft_l1",
     f_scale: float = 2.5,
+    max_nfev: int = 100,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint least-squares fit of one person's whole track; returns joints ``(T, 15, 3)`` and bone lengths ``(14,)``.
 
@@ -268,7 +286,9 @@ def refine_track(
     ts = [np.asarray(T)[:3, 3] for T in T_cam_world]
     K = [np.array([c.fx, c.fy]) for c in cams]
     C = [np.array([c.cx, c.cy]) for c in cams]
-    w_obs = [np.where(np.asarray(cf) >= min_conf, np.asarray(cf), 0.0) / sigma_px for cf in obs_conf]
+    w_obs = [
+        np.where(np.asarray(cf) >= min_conf, np.asarray(cf), 0.0) / sigma_px for cf in obs_conf
+    ]
     uv_obs = [np.nan_to_num(undistort_pixels(u, c)) for u, c in zip(obs_uv, cams, strict=True)]
     has_d = np.zeros((n_t, 15), bool) if depth is None else np.isfinite(depth)
     d_obs = np.zeros((n_t, 15)) if depth is None else np.nan_to_num(depth)
@@ -300,7 +320,9 @@ def refine_track(
         res.append(((bl - L) / sigma_bone).ravel())
         res.append((x[n_x:] - prior) / sigma_prior)
         if n_t >= 3:
-            acc = ca[:, None, None] * X[:-2] + cb[:, None, None] * X[1:-1] + cc[:, None, None] * X[2:]
+            acc = (
+                ca[:, None, None] * X[:-2] + cb[:, None, None] * X[1:-1] + cc[:, None, None] * X[2:]
+            )
             res.append((acc / sigma_accel).ravel())
         return np.concatenate(res)
 
@@ -335,5 +357,14 @@ def refine_track(
                     for q in range(3):
                         S[r, jt[t + q, j] * 3 + ax] = 1
                     r += 1
-    sol = least_squares(residuals, x0, jac_sparsity=S.tocsr(), method="trf", x_scale="jac", loss=loss, f_scale=f_scale, max_nfev=60)
+    sol = least_squares(
+        residuals,
+        x0,
+        jac_sparsity=S.tocsr(),
+        method="trf",
+        x_scale="jac",
+        loss=loss,
+        f_scale=f_scale,
+        max_nfev=max_nfev,
+    )
     return sol.x[:n_x].reshape(n_t, 15, 3), sol.x[n_x:][BONE_SLOT]

@@ -157,7 +157,9 @@ def lidar_person_boxes(
         if len(uv) < 10:
             continue
         lo, hi = uv.min(0), uv.max(0)
-        boxes.append([*np.clip(lo, 0, [cam.width, cam.height]), *np.clip(hi, 0, [cam.width, cam.height])])
+        boxes.append(
+            [*np.clip(lo, 0, [cam.width, cam.height]), *np.clip(hi, 0, [cam.width, cam.height])]
+        )
     return np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
 
 
@@ -173,7 +175,11 @@ def _height(joints: np.ndarray, ok: np.ndarray) -> float:
     """Body height (m) from the bones of ``(T, 15, 3)`` whose ends are both ``ok`` ``(T, 15)``; else 1.75."""
     bl = np.linalg.norm(joints[:, EDGES[:, 1]] - joints[:, EDGES[:, 0]], axis=-1)
     good = ok[:, EDGES[:, 0]] & ok[:, EDGES[:, 1]]
-    est = [np.median(bl[good[:, e], e]) / BONE_FRACTIONS[e] for e in range(len(EDGES)) if good[:, e].sum() >= 3]
+    est = [
+        np.median(bl[good[:, e], e]) / BONE_FRACTIONS[e]
+        for e in range(len(EDGES))
+        if good[:, e].sum() >= 3
+    ]
     return float(np.clip(np.median(est), 1.4, 2.1)) if est else 1.75
 
 
@@ -233,7 +239,11 @@ def label_recording(
         tracks: dict[str, Tracks2D] = {}
         for c in cams:
             cam_boxes = (boxes or {}).get(c)
-            if cam_boxes is None and lidar is not None and not isinstance(detector, SimulatedDetector):
+            if (
+                cam_boxes is None
+                and lidar is not None
+                and not isinstance(detector, SimulatedDetector)
+            ):
                 cam_boxes = _boxes_from_lidar(rec, c, lidar, calib, ref, t0, cam_cfg[c])
             dets = detect_camera(rec, c, detector, boxes=cam_boxes, quiet=quiet)
             kp, cf = associate(dets, min_conf=MIN_CONF)
@@ -243,7 +253,10 @@ def label_recording(
         # -- lift ------------------------------------------------------------------------
         primary = tracks[cams[0]]
         n_people = primary.keypoints.shape[1]
-        period = {c: float(np.median(np.diff(tracks[c].times))) if len(tracks[c].times) > 1 else 0.1 for c in cams}
+        period = {
+            c: float(np.median(np.diff(tracks[c].times))) if len(tracks[c].times) > 1 else 0.1
+            for c in cams
+        }
         if lift == "lidar":
             assert lidar is not None
             lift_t = _times(rec, lidar, calib, t0)
@@ -252,7 +265,13 @@ def label_recording(
         else:
             lift_t = primary.times
             other = tracks[cams[1]]
-            match = _match_stereo(primary, other, [cam_cfg[c] for c in cams], [T_cam_ref[c] for c in cams], period[cams[1]])
+            match = _match_stereo(
+                primary,
+                other,
+                [cam_cfg[c] for c in cams],
+                [T_cam_ref[c] for c in cams],
+                period[cams[1]],
+            )
 
     M = len(label_t)
     joints = np.full((M, n_people, 15, 3), np.nan)
@@ -262,7 +281,16 @@ def label_recording(
     cam0 = cam_cfg[cams[0]]
     assert cam0 is not None
     for i in range(n_people):
-        kp15, cf15 = _to15(*resample(primary.times, primary.keypoints[:, i : i + 1], primary.confidence[:, i : i + 1], lift_t, 1.6 * period[cams[0]], MIN_CONF))
+        kp15, cf15 = _to15(
+            *resample(
+                primary.times,
+                primary.keypoints[:, i : i + 1],
+                primary.confidence[:, i : i + 1],
+                lift_t,
+                1.6 * period[cams[0]],
+                MIN_CONF,
+            )
+        )
         kp15, cf15 = kp15[:, 0], cf15[:, 0]
         seen = (cf15 >= MIN_CONF).sum(-1) >= MIN_JOINTS
         if seen.sum() < 2:
@@ -273,7 +301,13 @@ def label_recording(
         if lift == "lidar":
             depth = np.full((len(idx), 15), np.nan)
             for k, s in enumerate(idx):
-                d, _ = lidar_depths(kp_s[k : k + 1], cf_s[k : k + 1], apply(T_cam_lidar, sweeps[s].astype(np.float64)), cam0, min_conf=MIN_CONF)
+                d, _ = lidar_depths(
+                    kp_s[k : k + 1],
+                    cf_s[k : k + 1],
+                    apply(T_cam_lidar, sweeps[s].astype(np.float64)),
+                    cam0,
+                    min_conf=MIN_CONF,
+                )
                 depth[k] = d[0]
             X_cam = backproject(np.nan_to_num(kp_s), np.nan_to_num(depth, nan=np.nan), cam0)
             X_cam[~np.isfinite(depth)] = np.nan
@@ -284,7 +318,16 @@ def label_recording(
             j = match.get(i)
             if j is None:
                 continue
-            kp_o, cf_o = _to15(*resample(other.times, other.keypoints[:, j : j + 1], other.confidence[:, j : j + 1], t_s, 1.6 * period[cams[1]], MIN_CONF))
+            kp_o, cf_o = _to15(
+                *resample(
+                    other.times,
+                    other.keypoints[:, j : j + 1],
+                    other.confidence[:, j : j + 1],
+                    t_s,
+                    1.6 * period[cams[1]],
+                    MIN_CONF,
+                )
+            )
             kp_o, cf_o = kp_o[:, 0], cf_o[:, 0]
             cam1 = cam_cfg[cams[1]]
             assert cam1 is not None
@@ -303,7 +346,9 @@ def label_recording(
             good_method = 2
         height = _height(X_cam, supported)
         prior_len = prior_bone_lengths(height)
-        init_cam = np.stack([fill_with_bone_prior(X_cam[k], dirs[k], prior_len) for k in range(len(idx))])
+        init_cam = np.stack(
+            [fill_with_bone_prior(X_cam[k], dirs[k], prior_len) for k in range(len(idx))]
+        )
         ok_rows = np.isfinite(init_cam).all((-1, -2))
         if ok_rows.sum() < 2:
             continue
@@ -325,7 +370,14 @@ def label_recording(
         c_lift = np.minimum.reduce([c[rows] for c in obs_cf]) if lift == "stereo" else cf_s[rows]
         # joints the 2D missed are filled by the bones and the motion: kept, at a low confidence
         c_lift = np.where(supported[rows], c_lift, np.maximum(0.5 * c_lift, FILLED_CONF))
-        Xr, cr = resample(t_s[rows], X[:, None], np.maximum(c_lift, 0.0)[:, None], label_t, 2.5 * (np.median(np.diff(t_s)) if len(rows) > 1 else 0.1), 0.0)
+        Xr, cr = resample(
+            t_s[rows],
+            X[:, None],
+            np.maximum(c_lift, 0.0)[:, None],
+            label_t,
+            2.5 * (np.median(np.diff(t_s)) if len(rows) > 1 else 0.1),
+            0.0,
+        )
         joints[:, i] = Xr[:, 0]
         conf[:, i] = np.where(np.isfinite(Xr[:, 0]).all(-1), cr[:, 0], 0.0)
         near = m_code[np.abs(label_t[:, None] - t_s[rows][None]).argmin(1)].astype(np.uint8)
@@ -340,12 +392,23 @@ def label_recording(
         lift=lift,
         reference=ref,
         tracks=tracks,
-        info={"cameras": cams, "lidar": lidar, "label_stream": label_stream, "swaps_fixed": {c: t.swaps_fixed for c, t in tracks.items()}},
+        info={
+            "cameras": cams,
+            "lidar": lidar,
+            "label_stream": label_stream,
+            "swaps_fixed": {c: t.swaps_fixed for c, t in tracks.items()},
+        },
     )
 
 
 def _boxes_from_lidar(
-    rec: RecordingReader, camera: str, lidar: str, calib: Calibration, ref: str, t0: int, cam: CameraConfig
+    rec: RecordingReader,
+    camera: str,
+    lidar: str,
+    calib: Calibration,
+    ref: str,
+    t0: int,
+    cam: CameraConfig,
 ) -> list[np.ndarray]:
     """Person boxes per camera frame from the LiDAR sweep nearest in time."""
     t_cam = _times(rec, camera, calib, t0)
@@ -365,13 +428,24 @@ def _match_stereo(
     for i in range(na):
         ka, ca = _to15(a.keypoints[:, i], a.confidence[:, i])
         for j in range(nb):
-            kb, cb = _to15(*resample(b.times, b.keypoints[:, j : j + 1], b.confidence[:, j : j + 1], a.times, 1.6 * period_b, MIN_CONF))
+            kb, cb = _to15(
+                *resample(
+                    b.times,
+                    b.keypoints[:, j : j + 1],
+                    b.confidence[:, j : j + 1],
+                    a.times,
+                    1.6 * period_b,
+                    MIN_CONF,
+                )
+            )
             kb, cb = kb[:, 0], cb[:, 0]
             w = np.stack([ca >= MIN_CONF, cb >= MIN_CONF]).astype(float)
             both = (w > 0).all(0)
             if both.sum() < 10:
                 continue
-            X = triangulate(np.stack([np.nan_to_num(ka), np.nan_to_num(kb)]), cams, np.stack(T_cam_ref), w)
+            X = triangulate(
+                np.stack([np.nan_to_num(ka), np.nan_to_num(kb)]), cams, np.stack(T_cam_ref), w
+            )
             errs = []
             for uv, cam, T in ((ka, cams[0], T_cam_ref[0]), (kb, cams[1], T_cam_ref[1])):
                 p, _ = project(apply(T, X[both]), cam)

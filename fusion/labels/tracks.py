@@ -61,11 +61,17 @@ def associate(
 
 
 def fix_swaps(
-    keypoints: np.ndarray, confidence: np.ndarray, flip: np.ndarray = COCO_FLIP, min_conf: float = 0.3
+    keypoints: np.ndarray,
+    confidence: np.ndarray,
+    flip: np.ndarray = COCO_FLIP,
+    min_conf: float = 0.3,
+    margin: float = 0.6,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Undo left/right swaps along each track; returns repaired copies and how many frames changed.
 
-    Each frame takes the labelling (as is, or mirrored by ``flip``) closer to the previous frame;
+    A frame is mirrored (by ``flip``) when that brings it clearly closer to the previous frame
+    (mean distance below ``margin`` times the unmirrored one): seen side-on, left and right
+    overlap and a person turning mirrors gradually, so weak evidence never flips;
     then the whole chain is mirrored if that makes fewer frames differ from the detector, since a
     detector is right more often than not. ``keypoints`` ``(T, N, K, 2)``, ``confidence`` ``(T, N, K)``.
     """
@@ -84,9 +90,17 @@ def fix_swaps(
                 ok_b = cf[t, i][flip] >= min_conf
                 both_a = ok & np.isfinite(prev).all(-1)
                 both_b = ok_b & np.isfinite(prev).all(-1)
-                da = np.linalg.norm(a[both_a] - prev[both_a], axis=-1).mean() if both_a.any() else np.inf
-                db = np.linalg.norm(b[both_b] - prev[both_b], axis=-1).mean() if both_b.any() else np.inf
-                flipped[t] = db < da
+                da = (
+                    np.linalg.norm(a[both_a] - prev[both_a], axis=-1).mean()
+                    if both_a.any()
+                    else np.inf
+                )
+                db = (
+                    np.linalg.norm(b[both_b] - prev[both_b], axis=-1).mean()
+                    if both_b.any()
+                    else np.inf
+                )
+                flipped[t] = db < margin * da
             if flipped[t]:
                 kp[t, i], cf[t, i] = kp[t, i][flip], cf[t, i][flip]
             prev = np.where((cf[t, i] >= min_conf)[:, None], kp[t, i], np.nan)

@@ -1,0 +1,232 @@
+"""Pseudo-labels: model-file detectors through crop and uncrop, lifting accuracy, the command."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drivers import convert_skeleton
+from fusion.labels.detectors import ModelDetector, SimulatedDetector, decode_heatmaps
+from fusion.labels.tracks import fix_swaps
+
+K = 17
+W_IN, H_IN = 192, 256  # network input, 3:4
+BOX = np.array([[150.0, 60.0, 270.0, 380.0]])  # x1 y1 x2 y2 in a 640 x 480 image
+
+
+def _expected(x_in: np.ndarray, y_in: np.ndarray) -> np.ndarray:
+    """Input-crop pixels (pixel centres at integers, as mmpose) → original image (corner origin).
+
+    Written out from the box: padded 1.25, widened to 3:4, centred on the box centre.
+    """
+    bw, bh = (BOX[0, 2] - BOX[0, 0]) * 1.25, (BOX[0, 3] - BOX[0, 1]) * 1.25
+    w = max(bw, bh * W_IN / H_IN)
+    s = w / W_IN  # the same in y: the crop keeps the aspect
+    cx, cy = (BOX[0, 0] + BOX[0, 2]) / 2, (BOX[0, 1] + BOX[0, 3]) / 2
+    return np.stack([cx + (x_in + 0.5 - W_IN / 2) * s, cy + (y_in + 0.5 - H_IN / 2) * s], -1)
+
+
+# chosen joint positions: heatmap bins (48 x 64 heatmap = input / 4) and SimCC bins (split 2)
+HM_X = np.arange(K) * 2 + 5
+HM_Y = np.arange(K) * 3 + 4
+
+
+def _heatmaps() -> np.ndarray:
+    """(1, 17, 64, 48) Gaussians peaked on (HM_X, HM_Y), pulled a quarter bin right for odd joints."""
+    yy, xx = np.mgrid[0:64, 0:48]
+    hm = np.zeros((1, K, 64, 48), np.float32)
+    for k in range(K):
+        x0 = HM_X[k] + (0.2 if k % 2 else 0.0)
+        hm[0, k] = 0.9 * np.exp(-((xx - x0) ** 2 + (yy - HM_Y[k]) ** 2) / (2 * 1.5**2))
+    return hm
+
+
+def _simcc() -> tuple[np.ndarray, np.ndarray]:
+    sx = np.zeros((1, K, W_IN * 2), np.float32)
+    sy = np.zeros((1, K, H_IN * 2), np.float32)
+    for k in range(K):
+        sx[0, k, 20 + 17 * k] = 0.8
+        sy[0, k, 30 + 25 * k] = 0.7
+    return sx, sy
+
+
+def _image() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+
+
+def _check_heatmap_detector(det: ModelDetector) -> None:
+    kp, conf = det(_image(), BOX)
+    x_in = 4.0 * (HM_X + np.where(np.arange(K) % 2, 0.25, 0.0))  # quarter-bin refinement
+    y_in = 4.0 * HM_Y
+    assert kp.shape == (1, K, 2)
+    np.testing.assert_allclose(kp[0], _expected(x_in, y_in), atol=1e-6)
+    np.testing.assert_allclose(conf[0], 0.9, atol=0.05)
+
+
+def _check_simcc_detector(det: ModelDetector) -> None:
+    kp, conf = det(_image(), BOX)
+    x_in = (20 + 17 * np.arange(K)) / 2.0
+    y_in = (30 + 25 * np.arange(K)) / 2.0
+    np.testing.assert_allclose(kp[0], _expected(x_in, y_in), atol=1e-6)
+    np.testing.assert_allclose(conf[0], 0.7, atol=1e-6)
+
+
+# -- TorchScript -------------------------------------------------------------------------------
+def _torchscript(tmp_path: Path, name: str, outputs: tuple[np.ndarray, ...]) -> Path:
+    import torch
+
+    class Fixed(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            for i, o in enumerate(outputs):
+                self.register_buffer(f"o{i}", torch.from_numpy(o))
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            zero = x.mean() * 0.0  # the output does not depend on the pixels, but uses them
+            return tuple(b + zero for b in self.buffers())
+
+    path = tmp_path / name
+    torch.jit.trace(Fixed(), torch.zeros(1, 3, H_IN, W_IN)).save(str(path))
+    return path
+
+
+def test_torchscript_heatmap_model_comes_back_in_image_pixels(tmp_path: Path) -> None:
+    _check_heatmap_detector(ModelDetector(_torchscript(tmp_path, "hm.pt", (_heatmaps(),))))
+
+
+def test_torchscript_simcc_model_comes_back_in_image_pixels(tmp_path: Path) -> None:
+    _check_simcc_detector(ModelDetector(_torchscript(tmp_path, "simcc.pt", _simcc())))
+
+
+def test_crop_carries_the_image_content(tmp_path: Path) -> None:
+    """A model that finds the brightest spot: the crop must hold the pixels the box covers."""
+    import torch
+
+    class Brightest(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            hm = torch.nn.functional.avg_pool2d(x[:, :1], 4)  # red channel, stride 4
+            return hm.expand(x.shape[0], 17, hm.shape[2], hm.shape[3]).contiguous()
+
+    path = tmp_path / "bright.pt"
+    torch.jit.trace(Brightest(), torch.zeros(1, 3, H_IN, W_IN)).save(str(path))
+    img = np.zeros((480, 640, 3), np.uint8)
+    img[200:210, 180:190, 0] = 255  # a 10 px red square centred on (185, 205), corner origin
+    kp, _ = ModelDetector(path)(img, BOX)
+    scale = (
+        _expected(np.array([1.0]), np.array([0.0]))[0, 0]
+        - _expected(np.array([0.0]), np.array([0.0]))[0, 0]
+    )
+    # within one heatmap bin (4 input pixels) of the square's centre, for every joint
+    assert np.abs(kp[0] - [185.0, 205.0]).max() < 4 * scale
+
+
+# -- ONNX --------------------------------------------------------------------------------------
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(num: int, value: bytes | str | int) -> bytes:
+    if isinstance(value, int):
+        return _varint(num << 3) + _varint(value)
+    data = value.encode() if isinstance(value, str) else value
+    return _varint((num << 3) | 2) + _varint(len(data)) + data
+
+
+def _tensor_type(shape: tuple[int | str, ...]) -> bytes:
+    dims = b"".join(_field(1, _field(2, d) if isinstance(d, str) else _field(1, d)) for d in shape)
+    return _field(1, _field(1, 1) + _field(2, dims))  # elem_type FLOAT, shape
+
+
+def _onnx_model(outputs: tuple[np.ndarray, ...]) -> bytes:
+    """A hand-encoded ONNX protobuf (the ``onnx`` package is not a dependency): each output is a
+    constant tensor plus 0 x the input's mean, so it runs on any input and gives known values."""
+    graph = b""
+    graph += _field(1, _field(1, "input") + _field(2, "mean") + _field(4, "ReduceMean")
+                    + _field(5, _field(1, "keepdims") + _field(3, 0) + _field(20, 2)))  # fmt: skip
+    graph += _field(1, _field(1, "mean") + _field(1, "zero") + _field(2, "nil") + _field(4, "Mul"))
+    for i in range(len(outputs)):
+        graph += _field(
+            1, _field(1, f"c{i}") + _field(1, "nil") + _field(2, f"out{i}") + _field(4, "Add")
+        )
+    graph += _field(2, "fixed")
+    zero = _field(2, 1) + _field(8, "zero") + _field(9, struct.pack("<f", 0.0))
+    graph += _field(5, zero)
+    for i, o in enumerate(outputs):
+        dims = b"".join(_field(1, d) for d in o.shape)
+        graph += _field(
+            5, dims + _field(2, 1) + _field(8, f"c{i}") + _field(9, o.astype("<f4").tobytes())
+        )
+    graph += _field(11, _field(1, "input") + _field(2, _tensor_type(("n", 3, H_IN, W_IN))))
+    for i, o in enumerate(outputs):
+        graph += _field(12, _field(1, f"out{i}") + _field(2, _tensor_type(o.shape)))
+    return _field(1, 8) + _field(8, _field(1, "") + _field(2, 17)) + _field(7, graph)
+
+
+def _onnx(tmp_path: Path, name: str, outputs: tuple[np.ndarray, ...]) -> Path:
+    pytest.importorskip("onnxruntime", reason="ONNX models need the optional onnxruntime")
+    path = tmp_path / name
+    path.write_bytes(_onnx_model(outputs))
+    return path
+
+
+def test_onnx_heatmap_model_comes_back_in_image_pixels(tmp_path: Path) -> None:
+    _check_heatmap_detector(ModelDetector(_onnx(tmp_path, "hm.onnx", (_heatmaps(),))))
+
+
+def test_onnx_simcc_model_comes_back_in_image_pixels(tmp_path: Path) -> None:
+    _check_simcc_detector(ModelDetector(_onnx(tmp_path, "simcc.onnx", _simcc())))
+
+
+def test_model_file_errors_are_clear(tmp_path: Path) -> None:
+    from fusion.errors import FusionError
+
+    bad = tmp_path / "junk.pt"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(FusionError, match="not a TorchScript file"):
+        ModelDetector(bad)
+    with pytest.raises(FusionError, match="model file not found"):
+        ModelDetector(tmp_path / "missing.onnx")
+    with pytest.raises(FusionError, match="expected heatmaps"):
+        from fusion.labels.detectors import decode_outputs
+
+        decode_outputs([np.zeros((1, 17))], (W_IN, H_IN))
+
+
+def test_quarter_offset_decoding() -> None:
+    hm = np.zeros((1, 1, 8, 8))
+    hm[0, 0, 3, 4] = 1.0
+    hm[0, 0, 3, 5] = 0.5  # right neighbour higher than the left: +0.25 in x
+    hm[0, 0, 2, 4] = 0.2  # upper neighbour higher: -0.25 in y
+    xy, val = decode_heatmaps(hm, (32, 32))
+    np.testing.assert_allclose(xy[0, 0], [4 * 4.25 + 0.5, 4 * 2.75 + 0.5])
+    assert val[0, 0] == 1.0
+
+
+# -- simulated detector, swaps -----------------------------------------------------------------
+def test_simulated_detector_noise_and_swap_repair() -> None:
+    rng = np.random.default_rng(1)
+    base = np.array([[300.0, 200.0]]) + rng.normal(0, 40, (15, 2))
+    T = 60
+    truth = base[None] + np.linspace(0, 60, T)[:, None, None] * np.array([1.0, 0.2])
+    det = SimulatedDetector(sigma_px=3.0, miss_rate=0.0, swap_rate=0.1, seed=2)
+    out = [det.detect(truth[t][None], np.ones((1, 15))) for t in range(T)]
+    kp = np.stack([o[0] for o in out])
+    cf = np.stack([o[1] for o in out])
+    coco, _ = convert_skeleton(truth, "rtpose15", "coco17")
+    err = kp[:, 0] - coco
+    swapped = np.linalg.norm(err, axis=-1).mean(-1) > 15
+    assert 2 <= swapped.sum() <= 15  # about 10 % of the frames came back mirrored
+    clean = err[~swapped].reshape(-1, 2)
+    assert np.std(clean) == pytest.approx(3.0, rel=0.15)  # sigma per axis
+    fixed, _, n = fix_swaps(kp, cf)
+    assert n == swapped.sum()
+    assert np.linalg.norm(fixed[:, 0] - coco, axis=-1).mean(-1).max() < 10
