@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "view": ("view", "draw a recording's frames with skeleton overlays (PNG/GIF, or a window)"),
     "demo": ("demo", "run the main job on the built-in simulator and write a report"),
     "capture": ("capture", "record a rig's live sensors (TI UART, DCA1000) into an HDF5 recording"),
+    "label": ("label", "pseudo-labels from cameras: 2D keypoints lifted to 3D in the radar frame"),
 }
 
 

@@ -24,6 +24,7 @@ EDGES = np.asarray(RTPOSE15.edges)
 # parent of each joint in the tree rooted at the pelvis (edges are listed parent -> child)
 # left and right bones share one length: index of each edge's length in the shared vector
 BONE_SLOT = np.array([0, 1, 2, 0, 1, 2, 3, 4, 5, 6, 7, 5, 6, 7])
+CROSS_BONES = (0, 3, 8, 11)  # pelvis-hip and thorax-shoulder edges: across the body
 PARENT = np.full(15, -1)
 PARENT[EDGES[:, 1]] = EDGES[:, 0]
 TORSO = (0, 1, 4, 7, 9, 12)  # pelvis, hips, thorax, shoulders: the body's bulk, LiDAR seeds
@@ -255,6 +256,7 @@ def refine_track(
     loss: str = "soft_l1",
     f_scale: float = 2.5,
     max_nfev: int = 100,
+    sigma_rel_depth: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint least-squares fit of one person's whole track; returns joints ``(T, 15, 3)`` and bone lengths ``(14,)``.
 
@@ -263,7 +265,9 @@ def refine_track(
     ``(T, 15)`` over ``sigma_px``), optional LiDAR depth along camera ``depth_cam``'s axis
     (``depth`` ``(T, 15)``, NaN = none; ``sigma_behind`` for a joint behind it), bone lengths equal to the shared lengths, the shared
     lengths near ``bone_prior``, and acceleration (``sigma_accel`` m/s²) between samples at
-    ``times`` ``(T,)`` s. Left and right bones share a length. The robust ``loss`` (residuals in
+    ``times`` ``(T,)`` s. With ``sigma_rel_depth`` (m), a bone whose child has no LiDAR depth
+    prefers to lie across the view (child at its parent's depth along ``depth_cam``'s axis): of
+    the two depths a bone length allows from one view, the shallower. Left and right bones share a length. The robust ``loss`` (residuals in
     units of their sigma, quadratic up to ``f_scale``) keeps occluded LiDAR depths (the near side
     of the body in front of a far-side joint) and 2D outliers from dragging the fit. ``init`` ``(T, 15, 3)`` must be finite. Pixels may be distorted (they
     are undistorted here); the model is then an ideal pinhole.
@@ -292,6 +296,9 @@ def refine_track(
     uv_obs = [np.nan_to_num(undistort_pixels(u, c)) for u, c in zip(obs_uv, cams, strict=True)]
     has_d = np.zeros((n_t, 15), bool) if depth is None else np.isfinite(depth)
     d_obs = np.zeros((n_t, 15)) if depth is None else np.nan_to_num(depth)
+    # the weak pose prior acts on bones whose child has no depth measurement of its own
+    # on limbs and spine only: hips and shoulders turn with the body, often far out of the view
+    rel_mask = ~has_d[:, EDGES[:, 1]] & ~np.isin(np.arange(len(EDGES)), CROSS_BONES)[None]
     dt = np.diff(times)
     # acceleration residual of triples (t-1, t, t+1), scaled to m/s² / sigma
     if n_t >= 3:
@@ -318,6 +325,13 @@ def refine_track(
             res.append(np.where(has_d, r_d, 0.0).ravel())
         bl = np.linalg.norm(X[:, EDGES[:, 1]] - X[:, EDGES[:, 0]], axis=-1)
         res.append(((bl - L) / sigma_bone).ravel())
+        # pelvis and thorax are the midpoints of hips and shoulders (the COCO conversion's rule)
+        mid = np.stack([X[:, 0] - (X[:, 1] + X[:, 4]) / 2, X[:, 7] - (X[:, 9] + X[:, 12]) / 2], 1)
+        res.append((mid / 0.005).ravel())
+        if sigma_rel_depth is not None:
+            zr = (X @ Rs[depth_cam].T + ts[depth_cam])[..., 2]
+            rel = (zr[:, EDGES[:, 1]] - zr[:, EDGES[:, 0]]) / sigma_rel_depth
+            res.append(np.where(rel_mask, rel, 0.0).ravel())
         res.append((x[n_x:] - prior) / sigma_prior)
         if n_t >= 3:
             acc = (
@@ -347,6 +361,18 @@ def refine_track(
             S[r, jt[t, b] * 3 : jt[t, b] * 3 + 3] = 1
             S[r, n_x + BONE_SLOT[e]] = 1
             r += 1
+    for t in range(n_t):
+        for m, a, b in ((0, 1, 4), (7, 9, 12)):
+            for ax in range(3):
+                for q in (m, a, b):
+                    S[r, jt[t, q] * 3 + ax] = 1
+                r += 1
+    if sigma_rel_depth is not None:
+        for t in range(n_t):
+            for a, b in EDGES:
+                S[r, jt[t, a] * 3 : jt[t, a] * 3 + 3] = 1
+                S[r, jt[t, b] * 3 : jt[t, b] * 3 + 3] = 1
+                r += 1
     for e in range(n_slot):
         S[r, n_x + e] = 1
         r += 1

@@ -41,6 +41,7 @@ METHODS = ("none", "lidar", "stereo", "bone_prior")  # codes stored per joint
 MIN_CONF = 0.3
 FILLED_CONF = 0.1  # confidence of a joint placed by the refinement alone
 MIN_JOINTS = 6  # confident joints for a person to count as seen in a frame
+REL_DEPTH_SIGMA = 0.15  # m: the weak prior that an unmeasured bone lies across the view
 
 
 @dataclass
@@ -289,6 +290,7 @@ def label_recording(
                 lift_t,
                 1.6 * period[cams[0]],
                 MIN_CONF,
+                extrapolate=0.6 * period[cams[0]],
             )
         )
         kp15, cf15 = kp15[:, 0], cf15[:, 0]
@@ -326,6 +328,7 @@ def label_recording(
                     t_s,
                     1.6 * period[cams[1]],
                     MIN_CONF,
+                    extrapolate=0.6 * period[cams[1]],
                 )
             )
             kp_o, cf_o = kp_o[:, 0], cf_o[:, 0]
@@ -364,19 +367,22 @@ def label_recording(
             times=t_s[rows],
             sigma_px=sigma_px,
             bone_prior=prior_len,
+            sigma_rel_depth=REL_DEPTH_SIGMA,
         )
         lengths[i] = L
         m_code = np.where(supported[rows], good_method, 3).astype(float)
         c_lift = np.minimum.reduce([c[rows] for c in obs_cf]) if lift == "stereo" else cf_s[rows]
         # joints the 2D missed are filled by the bones and the motion: kept, at a low confidence
         c_lift = np.where(supported[rows], c_lift, np.maximum(0.5 * c_lift, FILLED_CONF))
+        step = float(np.median(np.diff(t_s[rows])))
         Xr, cr = resample(
             t_s[rows],
             X[:, None],
             np.maximum(c_lift, 0.0)[:, None],
             label_t,
-            2.5 * (np.median(np.diff(t_s)) if len(rows) > 1 else 0.1),
+            2.5 * step,
             0.0,
+            extrapolate=0.6 * step,
         )
         joints[:, i] = Xr[:, 0]
         conf[:, i] = np.where(np.isfinite(Xr[:, 0]).all(-1), cr[:, 0], 0.0)

@@ -120,12 +120,14 @@ def resample(
     new_times: np.ndarray,
     max_gap: float,
     min_conf: float = 0.3,
+    extrapolate: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Interpolate tracks ``(T, N, K, C)``/``(T, N, K)`` at ``times`` ``(T,)`` to ``new_times`` ``(M,)``.
 
     Cubic (Catmull-Rom) between the two bracketing confident samples, linear where a neighbour
     beyond them is missing; confidence is the lower of the two bracketing ones, and 0 where the
-    bracketing samples are more than ``max_gap`` seconds apart or ``new_times`` lies outside.
+    bracketing samples are more than ``max_gap`` seconds apart or ``new_times`` lies outside
+    (beyond the first or last sample by more than ``extrapolate`` s; up to that, linearly).
     """
     t = np.asarray(times, dtype=np.float64)
     out = np.full((len(new_times), *keypoints.shape[1:]), np.nan)
@@ -140,7 +142,9 @@ def resample(
             k = np.clip(np.searchsorted(tt, new_times) - 1, 0, len(tt) - 2)
             t0, t1 = tt[k], tt[k + 1]
             u = (new_times - t0) / (t1 - t0)
-            inside = (u >= -1e-9) & (u <= 1 + 1e-9) & (t1 - t0 <= max_gap)
+            before = (k == 0) & (new_times < t0) & (t0 - new_times <= extrapolate)
+            after = (k == len(tt) - 2) & (new_times > t1) & (new_times - t1 <= extrapolate)
+            inside = (((u >= -1e-9) & (u <= 1 + 1e-9)) | before | after) & (t1 - t0 <= max_gap)
             p0, p1 = yy[k], yy[k + 1]
             # Catmull-Rom tangents from the outer neighbours when they are close in time
             km, kp = np.maximum(k - 1, 0), np.minimum(k + 2, len(tt) - 1)
@@ -161,6 +165,8 @@ def resample(
             h01 = -2 * uu**3 + 3 * uu**2
             h11 = uu**3 - uu**2
             val = h00 * p0 + h10 * m0 + h01 * p1 + h11 * m1
+            lin = p0 + uu * (p1 - p0)
+            val = np.where((before | after)[:, None], lin, val)
             out[inside, i, j] = val[inside]
             conf[inside, i, j] = np.minimum(cc[k], cc[k + 1])[inside]
     return out, conf
