@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 
-from drivers import convert_skeleton
+from drivers import RecordingReader, convert_skeleton
 from fusion.labels.detectors import ModelDetector, SimulatedDetector, decode_heatmaps
 from fusion.labels.tracks import fix_swaps
 
@@ -230,3 +232,104 @@ def test_simulated_detector_noise_and_swap_repair() -> None:
     fixed, _, n = fix_swaps(kp, cf)
     assert n == swapped.sum()
     assert np.linalg.norm(fixed[:, 0] - coco, axis=-1).mean(-1).max() < 10
+
+
+# -- lifting on a simulated recording ----------------------------------------------------------
+SCENE = {"motion": "stand", "seed": 1}  # see the module docstring of fusion.labels.run for others
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from drivers.sim import SimConfig, Simulation
+    from drivers.sim.simulate import simulate_to_recording
+
+    out = tmp_path_factory.mktemp("labels") / "rt.h5"
+    sim = Simulation(
+        "rtpose",
+        SimConfig(
+            people=1, seconds=2.0, seed=SCENE["seed"], motions=[SCENE["motion"]], clutter=False
+        ),
+    )
+    # the simulated detector reads the projected truth, not the pixels: skip rendering them
+    blank = lambda world, T, cam: np.zeros((cam.height, cam.width, 3), np.uint8)  # noqa: E731
+    with mock.patch("drivers.sim.simulate.render_camera", blank):
+        simulate_to_recording(
+            sim, out, progress=False, sensors=["lidar", "cam-left", "cam-right", "groundtruth"]
+        )
+    return out
+
+
+def _mpjpe_vs_truth(labels: object, recording: Path) -> tuple[float, int]:
+    from fusion.metrics import mpjpe
+
+    with RecordingReader(recording) as rec:
+        gt = rec.read("groundtruth", "joints")
+        gt_stamps = rec.stamps("groundtruth")
+    assert np.array_equal(labels.stamps_ns, gt_stamps)  # labels sit on the reference frames
+    ok = (labels.confidence[:, 0] > 0).any(-1) & np.isfinite(labels.joints[:, 0]).all((-1, -2))
+    return float(mpjpe(labels.joints[ok, 0], gt[ok, 0]).mean()), int(ok.sum())
+
+
+def test_lidar_lifted_labels_within_5cm(recording: Path) -> None:
+    from fusion.labels.run import label_recording
+
+    labels = label_recording(recording, SimulatedDetector(sigma_px=3.0, seed=0), lift="lidar")
+    err, n = _mpjpe_vs_truth(labels, recording)
+    assert n >= 16  # of 20 reference frames
+    assert err < 0.05
+    assert (labels.method[labels.confidence > 0] == 1).mean() > 0.5  # mostly LiDAR depth
+
+
+def test_stereo_labels_within_4cm(recording: Path) -> None:
+    from fusion.labels.run import label_recording
+
+    labels = label_recording(recording, SimulatedDetector(sigma_px=3.0, seed=0), lift="stereo")
+    err, n = _mpjpe_vs_truth(labels, recording)
+    assert n >= 16
+    assert err < 0.04
+    assert (labels.method[labels.confidence > 0] == 2).mean() > 0.5
+
+
+def test_label_command_writes_labels_report_and_hupr_json(
+    recording: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fusion.cli import main
+    from fusion.labels.report import LABEL_STREAM
+
+    out = tmp_path / "labels.h5"
+    hupr = tmp_path / "hupr.json"
+    rc = main(["-q", "label", str(recording), "--detector", "sim", "--lift", "lidar", "-o", str(out), "--hupr-json", str(hupr)])  # fmt: skip
+    assert rc == 0
+    assert "MPJPE" in capsys.readouterr().out
+    with RecordingReader(out) as rec, RecordingReader(recording) as src:
+        j = rec.read(LABEL_STREAM, "joints")
+        assert j.shape == (20, 1, 15, 3)
+        assert np.array_equal(rec.stamps(LABEL_STREAM), src.stamps("groundtruth"))
+        method = rec.read(LABEL_STREAM, "method")
+        assert set(np.unique(method)) <= {0, 1, 3}  # none, LiDAR, bone prior: no stereo here
+        gt = src.read("groundtruth", "joints")
+        assert rec.read("keypoints2d-cam-left", "keypoints").shape == (20, 1, 17, 2)
+    report = json.loads(Path(str(out) + ".report.json").read_text())
+    ok = np.isfinite(j[:, 0]).all((-1, -2))
+    pelvis_aligned = (j[ok, 0] - j[ok, 0, :1]) - (gt[ok, 0] - gt[ok, 0, :1])
+    expected = np.linalg.norm(pelvis_aligned, axis=-1).mean() * 100
+    assert report["ground_truth"]["mpjpe_cm"] == pytest.approx(expected, abs=0.01)
+    assert 0 <= report["bone_length_spread_pct"]["mean"] < 2  # one set of bones per person
+    doc = json.loads(hupr.read_text())
+    entries = doc[recording.stem]
+    assert len(entries) >= 18
+    pts = np.array([e["joints"] for e in entries])
+    assert pts.shape[1:] == (14, 2) and (pts >= 0).all() and (pts <= 256).all()
+
+
+def test_label_command_errors(
+    recording: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fusion.cli import main
+
+    rc = main(["label", str(recording), "--lift", "stereo", "--camera", "cam-left", "-o", str(tmp_path / "x.h5")])  # fmt: skip
+    assert rc == 2
+    assert "--lift stereo needs 2 camera stream(s)" in capsys.readouterr().err
+    rc = main(["label", str(recording), "--detector", "model.bin", "-o", str(tmp_path / "x.h5")])
+    assert rc == 2
+    assert "expected 'sim' or a model file" in capsys.readouterr().err

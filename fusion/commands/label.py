@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     rep = quality_report(labels, args.recording)
     report_path = save_json(rep, args.report or Path(str(out) + ".report.json"))
     if args.hupr_json:
-        from fusion.infer import recording_rig
+        from fusion.labels.run import recording_rig
 
         cam_name = labels.info["cameras"][0]  # type: ignore[index]
         with RecordingReader(args.recording) as rec:

@@ -206,7 +206,7 @@ def prior_bone_lengths(height: float = 1.75) -> np.ndarray:
 
 
 def fill_with_bone_prior(
-    joints: np.ndarray, ray_dirs: np.ndarray, lengths: np.ndarray
+    joints: np.ndarray, ray_dirs: np.ndarray, lengths: np.ndarray, depth_hint: float = np.nan
 ) -> np.ndarray:
     """Place missing joints (NaN rows of ``(15, 3)``) from their viewing rays ``(15, 3)`` and bones.
 
@@ -214,15 +214,19 @@ def fill_with_bone_prior(
     parent: the two points at the bone's length ``lengths`` ``(14,)`` from the parent are equally
     likely from one view, so the refinement settles the depth with the bone lengths and smooth
     motion. A joint without a ray (the 2D missed it) hangs below its parent (above, for the
-    thorax and head) at its bone's length. Returns a filled copy.
+    thorax and head) at its bone's length. Without any measured joint, the pelvis goes to
+    ``depth_hint`` (m along the optical axis). Returns a filled copy.
     """
     out = np.array(joints, dtype=np.float64)
     if np.isnan(out[0]).any():
         known = np.isfinite(out).all(-1)
-        if not known.any() or not np.isfinite(ray_dirs[0]).all():
+        depth = float(np.median(out[known, 2])) if known.any() else depth_hint
+        seen = np.isfinite(ray_dirs).all(-1)
+        if not np.isfinite(depth) or not seen.any():
             return out
-        depth = float(np.median(out[known, 2]))
-        out[0] = ray_dirs[0] * depth / ray_dirs[0, 2]
+        # the pelvis keypoint may be missing (a hip was): then the mean of the rays seen
+        d0 = ray_dirs[0] if seen[0] else ray_dirs[seen].mean(0)
+        out[0] = d0 * depth / d0[2]
     for e, (a, b) in enumerate(EDGES):
         if np.isnan(out[b]).any() and np.isfinite(out[a]).all():
             d = ray_dirs[b]
@@ -232,6 +236,24 @@ def fill_with_bone_prior(
                 up = -1.0 if b in (7, 8) else 1.0  # camera y points down
                 out[b] = out[a] + np.array([0.0, up * lengths[e], 0.0])
     return out
+
+
+def depth_hints(
+    depth: np.ndarray, keypoints: np.ndarray, times: np.ndarray, cam: CameraConfig
+) -> np.ndarray:
+    """A person depth (m) per frame ``(T,)`` for frames without measured joints.
+
+    The median measured joint depth ``depth`` ``(T, 15)``, interpolated in time over frames that
+    have none; with none at all, the depth at which a 1.6 m head-to-ankle span fills the 2D
+    skeleton's height (``keypoints`` ``(T, 15, 2)``).
+    """
+    with np.errstate(all="ignore"):
+        med = np.array([np.nanmedian(d) if np.isfinite(d).any() else np.nan for d in depth])
+    ok = np.isfinite(med)
+    if ok.any():
+        return np.interp(times, times[ok], med[ok])
+    span = np.nanmax(keypoints[..., 1], axis=-1) - np.nanmin(keypoints[..., 1], axis=-1)
+    return cam.fy * 1.6 / np.maximum(np.nan_to_num(span, nan=1.0), 1.0)
 
 
 # -- sequence refinement -----------------------------------------------------------------------

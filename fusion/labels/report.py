@@ -205,8 +205,7 @@ def overlays(
         import matplotlib.pyplot as plt
     except ImportError:
         return []
-    from ..infer import recording_rig
-    from .run import _calibration
+    from .run import _calibration, recording_rig
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,10 @@ import numpy as np
 import yaml
 from scipy.optimize import linear_sum_assignment
 
-from drivers import CameraConfig, RecordingReader, convert_skeleton
+from drivers import CameraConfig, RecordingReader, Rig, RigConfig, convert_skeleton
 from drivers.calibfile import Calibration, calibration_from_rig, parse_calibration
 from drivers.camera import backproject, project
+from drivers.config import from_dict
 from drivers.progress import progress
 from drivers.transforms import apply, invert
 
@@ -28,6 +29,7 @@ from .detectors import Detector, SimulatedDetector
 from .lift import (
     BONE_FRACTIONS,
     EDGES,
+    depth_hints,
     fill_with_bone_prior,
     lidar_depths,
     prior_bone_lengths,
@@ -41,7 +43,11 @@ METHODS = ("none", "lidar", "stereo", "bone_prior")  # codes stored per joint
 MIN_CONF = 0.3
 FILLED_CONF = 0.1  # confidence of a joint placed by the refinement alone
 MIN_JOINTS = 6  # confident joints for a person to count as seen in a frame
-REL_DEPTH_SIGMA = 0.15  # m: the weak prior that an unmeasured bone lies across the view
+# per lift: (m) the weak prior that an unmeasured limb lies across the view, and (m/s²) the
+# motion prior; stereo depth is noisier (z²/(f·b) per pixel of disparity) so it leans on both
+# harder. Tuned on simulator scenes (docs/LABELS.md lists the errors per motion).
+REL_DEPTH_SIGMA = {"lidar": 0.15, "stereo": 0.10}
+ACCEL_SIGMA = {"lidar": 6.0, "stereo": 3.0}
 
 
 @dataclass
@@ -77,7 +83,16 @@ class Labels:
     info: dict[str, object] = field(default_factory=dict)
 
 
-def _calibration(rec: RecordingReader, rig: object) -> Calibration:
+def recording_rig(rec: RecordingReader) -> Rig:
+    """The rig stored in a recording (poses, cameras, LiDARs; radar profiles are not needed here,
+    so, unlike ``fusion.infer.recording_rig``, this stays clear of torch and sensing)."""
+    if not rec.rig_yaml:
+        raise FusionError(f"{rec.path}: the recording stores no rig; labels need its cameras")
+    cfg = from_dict(RigConfig, yaml.safe_load(rec.rig_yaml), source=f"{rec.path}:rig")
+    return Rig(config=cfg, radars={}, source=str(rec.path), text=rec.rig_yaml)
+
+
+def _calibration(rec: RecordingReader, rig: Rig) -> Calibration:
     if rec.calibration_yaml:
         return parse_calibration(yaml.safe_load(rec.calibration_yaml), f"{rec.path}:calibration")
     return calibration_from_rig(rig)
@@ -201,8 +216,6 @@ def label_recording(
     boxes for a model detector come from ``boxes[camera]`` (per frame ``(P, 4)``), else from the
     LiDAR's person clusters when a LiDAR stream exists, else the whole image.
     """
-    from ..infer import recording_rig
-
     if lift not in ("lidar", "stereo"):
         raise FusionError(f"lift must be 'lidar' or 'stereo', got {lift!r}")
     with RecordingReader(path) as rec:
@@ -290,7 +303,6 @@ def label_recording(
                 lift_t,
                 1.6 * period[cams[0]],
                 MIN_CONF,
-                extrapolate=0.6 * period[cams[0]],
             )
         )
         kp15, cf15 = kp15[:, 0], cf15[:, 0]
@@ -328,7 +340,6 @@ def label_recording(
                     t_s,
                     1.6 * period[cams[1]],
                     MIN_CONF,
-                    extrapolate=0.6 * period[cams[1]],
                 )
             )
             kp_o, cf_o = kp_o[:, 0], cf_o[:, 0]
@@ -349,8 +360,9 @@ def label_recording(
             good_method = 2
         height = _height(X_cam, supported)
         prior_len = prior_bone_lengths(height)
+        hints = depth_hints(X_cam[..., 2], kp_s, t_s, cam0)
         init_cam = np.stack(
-            [fill_with_bone_prior(X_cam[k], dirs[k], prior_len) for k in range(len(idx))]
+            [fill_with_bone_prior(X_cam[k], dirs[k], prior_len, hints[k]) for k in range(len(idx))]
         )
         ok_rows = np.isfinite(init_cam).all((-1, -2))
         if ok_rows.sum() < 2:
@@ -367,7 +379,8 @@ def label_recording(
             times=t_s[rows],
             sigma_px=sigma_px,
             bone_prior=prior_len,
-            sigma_rel_depth=REL_DEPTH_SIGMA,
+            sigma_rel_depth=REL_DEPTH_SIGMA[lift],
+            sigma_accel=ACCEL_SIGMA[lift],
         )
         lengths[i] = L
         m_code = np.where(supported[rows], good_method, 3).astype(float)
