@@ -416,3 +416,64 @@ def refine_track(
         max_nfev=max_nfev,
     )
     return sol.x[:n_x].reshape(n_t, 15, 3), sol.x[n_x:][BONE_SLOT]
+
+
+def refine_windowed(
+    init: np.ndarray,
+    obs_uv: list[np.ndarray],
+    obs_conf: list[np.ndarray],
+    cams: list[CameraConfig],
+    T_cam_world: list[np.ndarray],
+    *,
+    times: np.ndarray,
+    depth: np.ndarray | None = None,
+    bone_prior: np.ndarray | None = None,
+    window: int = 40,
+    overlap: int = 8,
+    **options: float | str | int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`refine_track` over overlapping windows of ``window`` samples (its cost grows faster
+    than the track), blended linearly where they overlap.
+
+    Bone lengths carry over: after the first window, each window's prior is the median of the
+    lengths fitted so far, held to 1 cm, so a person keeps one skeleton along the recording.
+    Shapes as :func:`refine_track`; returns joints ``(T, 15, 3)`` and bone lengths ``(14,)``.
+    """
+    n = len(init)
+    if n <= window + overlap:
+        return refine_track(
+            init, obs_uv, obs_conf, cams, T_cam_world, times=times, depth=depth,
+            bone_prior=bone_prior, **options,  # type: ignore[arg-type]
+        )  # fmt: skip
+    out = np.zeros((n, 15, 3))
+    weight = np.zeros(n)
+    fitted: list[np.ndarray] = []
+    start = 0
+    while start < n:
+        stop = min(n, start + window)
+        if n - stop < overlap:  # fold a short tail into this window
+            stop = n
+        sl = slice(start, stop)
+        prior = np.median(fitted, axis=0) if fitted else bone_prior
+        opts = dict(options)
+        if fitted:
+            opts["sigma_prior"] = 0.01
+        X, L = refine_track(
+            init[sl], [u[sl] for u in obs_uv], [c[sl] for c in obs_conf], cams, T_cam_world,
+            times=times[sl], depth=None if depth is None else depth[sl], bone_prior=prior,
+            **opts,  # type: ignore[arg-type]
+        )  # fmt: skip
+        fitted.append(L)
+        w = np.ones(stop - start)
+        if start > 0:
+            ramp = min(overlap, stop - start)
+            w[:ramp] = (np.arange(ramp) + 1) / (ramp + 1)
+        if stop < n:
+            ramp = min(overlap, stop - start)
+            w[-ramp:] = np.minimum(w[-ramp:], (ramp - np.arange(ramp)) / (ramp + 1))
+        out[sl] += X * w[:, None, None]
+        weight[sl] += w
+        if stop == n:
+            break
+        start = stop - overlap
+    return out / weight[:, None, None], np.median(fitted, axis=0)

@@ -34,7 +34,7 @@ from .lift import (
     lidar_depths,
     prior_bone_lengths,
     rays,
-    refine_track,
+    refine_windowed,
     triangulate,
 )
 from .tracks import associate, fix_swaps, resample
@@ -369,7 +369,7 @@ def label_recording(
             continue
         rows = np.flatnonzero(ok_rows)
         init = apply(invert(T_cam_ref[cams[0]]), init_cam[rows])
-        X, L = refine_track(
+        X, L = refine_windowed(
             init,
             [u[rows] for u in obs_uv],
             [c[rows] for c in obs_cf],
