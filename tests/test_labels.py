@@ -333,3 +333,44 @@ def test_label_command_errors(
     rc = main(["label", str(recording), "--detector", "model.bin", "-o", str(tmp_path / "x.h5")])
     assert rc == 2
     assert "expected 'sim' or a model file" in capsys.readouterr().err
+
+
+def test_lidar_person_boxes_hold_the_person(recording: Path) -> None:
+    from drivers.camera import project
+    from drivers.transforms import apply, invert
+    from fusion.labels.run import _calibration, lidar_person_boxes, recording_rig
+
+    with RecordingReader(recording) as rec:
+        rig = recording_rig(rec)
+        calib = _calibration(rec, rig)
+        sweep = next(rec.frames("lidar", 5, 6)).data["points"]
+        gt = rec.read("groundtruth", "joints", 5)
+    cam = rig.config.sensors["cam-left"].camera
+    T = invert(calib.get("radar", "cam-left")) @ calib.get("radar", "lidar")
+    boxes = lidar_person_boxes(sweep, T, cam)
+    assert len(boxes) == 1  # the walls, floor and furniture are not people
+    uv, _ = project(apply(invert(calib.get("radar", "cam-left")), gt[0].astype(float)), cam)
+    torso = uv[[0, 1, 4, 7, 9, 12]]  # the LiDAR sees the trunk (its FOV misses the feet)
+    x1, y1, x2, y2 = boxes[0]
+    assert (torso[:, 0] > x1).all() and (torso[:, 0] < x2).all()
+    assert (torso[:, 1] > y1).all() and (torso[:, 1] < y2).all()
+
+
+def test_association_keeps_two_people_apart() -> None:
+    from fusion.labels.tracks import associate
+
+    rng = np.random.default_rng(3)
+    a0 = np.array([100.0, 100.0]) + rng.normal(0, 30, (17, 2))
+    b0 = np.array([400.0, 120.0]) + rng.normal(0, 30, (17, 2))
+    dets = []
+    for t in range(10):
+        a, b = a0 + [5.0 * t, 0], b0 - [5.0 * t, 0]
+        people = [a, b] if t % 2 == 0 else [b, a]  # the detector's order changes
+        if t == 4:
+            people = [b]  # person a missed for a frame
+        dets.append((np.stack(people), np.ones((len(people), 17))))
+    kp, cf = associate(dets)
+    assert kp.shape[:2] == (10, 2)
+    first = kp[0, :, 0, 0].argmin()  # the track that started on the left
+    assert np.all(np.diff(kp[cf[:, first, 0] > 0, first, 0, 0]) > 0)  # moves right throughout
+    assert cf[4, first].max() == 0  # its missed frame stays empty
