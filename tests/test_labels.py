@@ -374,3 +374,19 @@ def test_association_keeps_two_people_apart() -> None:
     first = kp[0, :, 0, 0].argmin()  # the track that started on the left
     assert np.all(np.diff(kp[cf[:, first, 0] > 0, first, 0, 0]) > 0)  # moves right throughout
     assert cf[4, first].max() == 0  # its missed frame stays empty
+
+
+def test_mono_labels_from_bone_lengths_alone(recording: Path) -> None:
+    """One camera, no depth sensor: the bone-length prior sets the distance (a coarser label)."""
+    from fusion.labels.run import label_recording
+    from fusion.metrics import abs_mpjpe
+
+    labels = label_recording(recording, SimulatedDetector(sigma_px=3.0, seed=0), lift="mono")
+    err, n = _mpjpe_vs_truth(labels, recording)
+    assert n >= 16 and err < 0.10
+    with RecordingReader(recording) as rec:
+        gt = rec.read("groundtruth", "joints")
+    ok = np.isfinite(labels.joints[:, 0]).all((-1, -2))
+    # the person's height is a prior (1.75 m): distance errors of a few tens of cm are expected
+    assert abs_mpjpe(labels.joints[ok, 0], gt[ok, 0]).mean() < 0.35
+    assert set(np.unique(labels.method[labels.confidence > 0])) == {3}

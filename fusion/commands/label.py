@@ -13,7 +13,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="'sim' (simulator recordings: projected truth with noise) or a top-down COCO-17 "
         "model file: TorchScript .pt or ONNX .onnx (heatmap or SimCC outputs)",
     )
-    p.add_argument("--lift", choices=("lidar", "stereo"), default="lidar", help="how to get depth")
+    p.add_argument(
+        "--lift",
+        choices=("lidar", "stereo", "mono"),
+        default="lidar",
+        help="depth from the LiDAR, two cameras, or one camera and bone lengths alone",
+    )
     p.add_argument("-o", "--out", required=True, help="labels file (.h5)")
     p.add_argument("--camera", action="append", help="camera stream(s) to use (default: the rig's)")
     p.add_argument(

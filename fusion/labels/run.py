@@ -46,8 +46,9 @@ MIN_JOINTS = 6  # confident joints for a person to count as seen in a frame
 # per lift: (m) the weak prior that an unmeasured limb lies across the view, and (m/s²) the
 # motion prior; stereo depth is noisier (z²/(f·b) per pixel of disparity) so it leans on both
 # harder. Tuned on simulator scenes (docs/LABELS.md lists the errors per motion).
-REL_DEPTH_SIGMA = {"lidar": 0.15, "stereo": 0.10}
-ACCEL_SIGMA = {"lidar": 6.0, "stereo": 3.0}
+REL_DEPTH_SIGMA = {"lidar": 0.15, "stereo": 0.10, "mono": 0.15}
+ACCEL_SIGMA = {"lidar": 6.0, "stereo": 3.0, "mono": 6.0}
+LIFTS = ("lidar", "stereo", "mono")
 
 
 @dataclass
@@ -212,12 +213,13 @@ def label_recording(
 ) -> Labels:
     """Pseudo-labels for a recording; see the module docstring for the steps.
 
-    ``lift`` is ``"lidar"`` (first camera + LiDAR) or ``"stereo"`` (first two cameras). Person
+    ``lift`` is ``"lidar"`` (first camera + LiDAR), ``"stereo"`` (first two cameras) or
+    ``"mono"`` (first camera and the bone-length prior alone: rigs like HuPR's with one camera). Person
     boxes for a model detector come from ``boxes[camera]`` (per frame ``(P, 4)``), else from the
     LiDAR's person clusters when a LiDAR stream exists, else the whole image.
     """
-    if lift not in ("lidar", "stereo"):
-        raise FusionError(f"lift must be 'lidar' or 'stereo', got {lift!r}")
+    if lift not in LIFTS:
+        raise FusionError(f"lift must be one of {', '.join(LIFTS)}, got {lift!r}")
     with RecordingReader(path) as rec:
         rig = recording_rig(rec)
         calib = _calibration(rec, rig)
@@ -276,6 +278,8 @@ def label_recording(
             lift_t = _times(rec, lidar, calib, t0)
             T_cam_lidar = T_cam_ref[cams[0]] @ _T_ref(calib, ref, lidar)
             sweeps = [f.data["points"][:, :3] for f in rec.frames(lidar)]
+        elif lift == "mono":
+            lift_t = primary.times
         else:
             lift_t = primary.times
             other = tracks[cams[1]]
@@ -328,6 +332,13 @@ def label_recording(
             supported = np.isfinite(depth)
             obs_uv, obs_cf, obs_cams, obs_T = [kp_s], [cf_s], [cam0], [T_cam_ref[cams[0]]]
             good_method = 1
+        elif lift == "mono":
+            # one camera alone: depth only from the bone-length prior (sizes set the distance)
+            depth = None
+            X_cam = np.full((len(idx), 15, 3), np.nan)
+            supported = np.zeros((len(idx), 15), bool)
+            obs_uv, obs_cf, obs_cams, obs_T = [kp_s], [cf_s], [cam0], [T_cam_ref[cams[0]]]
+            good_method = 3
         else:
             j = match.get(i)
             if j is None:
@@ -381,6 +392,8 @@ def label_recording(
             bone_prior=prior_len,
             sigma_rel_depth=REL_DEPTH_SIGMA[lift],
             sigma_accel=ACCEL_SIGMA[lift],
+            # alone, the bone lengths set the scale: hold them to the prior
+            sigma_prior=0.01 if lift == "mono" else 0.05,
         )
         lengths[i] = L
         m_code = np.where(supported[rows], good_method, 3).astype(float)
