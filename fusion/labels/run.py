@@ -266,38 +266,80 @@ def label_recording(
             kp, cf, n_fix = fix_swaps(kp, cf, min_conf=MIN_CONF)
             tracks[c] = Tracks2D(c, rec.stamps(c), _times(rec, c, calib, t0), kp, cf, n_fix)
 
-        # -- lift ------------------------------------------------------------------------
-        primary = tracks[cams[0]]
-        n_people = primary.keypoints.shape[1]
-        period = {
-            c: float(np.median(np.diff(tracks[c].times))) if len(tracks[c].times) > 1 else 0.1
-            for c in cams
-        }
+        lidar_data = None
         if lift == "lidar":
             assert lidar is not None
-            lift_t = _times(rec, lidar, calib, t0)
-            T_cam_lidar = T_cam_ref[cams[0]] @ _T_ref(calib, ref, lidar)
-            sweeps = [f.data["points"][:, :3] for f in rec.frames(lidar)]
-        elif lift == "mono":
-            lift_t = primary.times
-        else:
-            lift_t = primary.times
-            other = tracks[cams[1]]
-            match = _match_stereo(
-                primary,
-                other,
-                [cam_cfg[c] for c in cams],
-                [T_cam_ref[c] for c in cams],
-                period[cams[1]],
+            lidar_data = (
+                _times(rec, lidar, calib, t0),
+                [f.data["points"][:, :3] for f in rec.frames(lidar)],
+                T_cam_ref[cams[0]] @ _T_ref(calib, ref, lidar),
             )
+    joints, conf, method, lengths = lift_tracks(
+        [tracks[c] for c in cams],
+        [cam_cfg[c] for c in cams],  # type: ignore[misc]
+        [T_cam_ref[c] for c in cams],
+        label_t,
+        lift=lift,
+        lidar=lidar_data,
+        sigma_px=sigma_px,
+    )
+    n_people = joints.shape[1]
+    return Labels(
+        stamps_ns=np.asarray(label_ns, np.int64),
+        joints=joints,
+        confidence=conf,
+        method=method,
+        person_id=np.arange(n_people, dtype=np.int32),
+        bone_lengths=lengths,
+        lift=lift,
+        reference=ref,
+        tracks=tracks,
+        info={
+            "cameras": cams,
+            "lidar": lidar,
+            "label_stream": label_stream,
+            "swaps_fixed": {c: t.swaps_fixed for c, t in tracks.items()},
+        },
+    )
+
+
+def lift_tracks(
+    tracks: list[Tracks2D],
+    cams: list[CameraConfig],
+    T_cam_ref: list[np.ndarray],
+    label_t: np.ndarray,
+    *,
+    lift: str = "lidar",
+    lidar: tuple[np.ndarray, list[np.ndarray], np.ndarray] | None = None,
+    sigma_px: float = 3.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Lift the first camera's tracks (and the second's for stereo) to 3D at ``label_t`` ``(M,)`` s.
+
+    ``T_cam_ref`` are ``T_<camera>_<reference>``; ``lidar`` is (sweep times ``(S,)`` s, sweeps
+    ``[(N, 3)]`` in the LiDAR frame, ``T_<first camera>_<lidar>``). Returns joints
+    ``(M, N, 15, 3)`` (reference frame), confidence and method ``(M, N, 15)``, bone lengths ``(N, 14)``.
+    """
+    primary = tracks[0]
+    n_people = primary.keypoints.shape[1]
+    period = [float(np.median(np.diff(t.times))) if len(t.times) > 1 else 0.1 for t in tracks]
+    if lift == "lidar":
+        if lidar is None:
+            raise FusionError("lift_tracks: lift 'lidar' needs the LiDAR's times, sweeps and pose")
+        lift_t, sweeps, T_cam_lidar = lidar
+    else:
+        lift_t = primary.times
+    if lift == "stereo":
+        if len(tracks) < 2:
+            raise FusionError("lift_tracks: lift 'stereo' needs the tracks of two cameras")
+        other = tracks[1]
+        match = _match_stereo(primary, other, cams[:2], T_cam_ref[:2], period[1])
 
     M = len(label_t)
     joints = np.full((M, n_people, 15, 3), np.nan)
     conf = np.zeros((M, n_people, 15))
     method = np.zeros((M, n_people, 15), np.uint8)
     lengths = np.full((n_people, 14), np.nan)
-    cam0 = cam_cfg[cams[0]]
-    assert cam0 is not None
+    cam0 = cams[0]
     for i in range(n_people):
         kp15, cf15 = _to15(
             *resample(
@@ -305,7 +347,7 @@ def label_recording(
                 primary.keypoints[:, i : i + 1],
                 primary.confidence[:, i : i + 1],
                 lift_t,
-                1.6 * period[cams[0]],
+                1.6 * period[0],
                 MIN_CONF,
             )
         )
@@ -330,14 +372,14 @@ def label_recording(
             X_cam = backproject(np.nan_to_num(kp_s), np.nan_to_num(depth, nan=np.nan), cam0)
             X_cam[~np.isfinite(depth)] = np.nan
             supported = np.isfinite(depth)
-            obs_uv, obs_cf, obs_cams, obs_T = [kp_s], [cf_s], [cam0], [T_cam_ref[cams[0]]]
+            obs_uv, obs_cf, obs_cams, obs_T = [kp_s], [cf_s], [cam0], [T_cam_ref[0]]
             good_method = 1
         elif lift == "mono":
             # one camera alone: depth only from the bone-length prior (sizes set the distance)
             depth = None
             X_cam = np.full((len(idx), 15, 3), np.nan)
             supported = np.zeros((len(idx), 15), bool)
-            obs_uv, obs_cf, obs_cams, obs_T = [kp_s], [cf_s], [cam0], [T_cam_ref[cams[0]]]
+            obs_uv, obs_cf, obs_cams, obs_T = [kp_s], [cf_s], [cam0], [T_cam_ref[0]]
             good_method = 3
         else:
             j = match.get(i)
@@ -349,25 +391,24 @@ def label_recording(
                     other.keypoints[:, j : j + 1],
                     other.confidence[:, j : j + 1],
                     t_s,
-                    1.6 * period[cams[1]],
+                    1.6 * period[1],
                     MIN_CONF,
                 )
             )
             kp_o, cf_o = kp_o[:, 0], cf_o[:, 0]
-            cam1 = cam_cfg[cams[1]]
-            assert cam1 is not None
+            cam1 = cams[1]
             w = np.stack([cf_s >= MIN_CONF, cf_o >= MIN_CONF]).astype(float)
             X_ref = triangulate(
                 np.stack([np.nan_to_num(kp_s), np.nan_to_num(kp_o)]),
                 [cam0, cam1],
-                np.stack([T_cam_ref[cams[0]], T_cam_ref[cams[1]]]),
+                np.stack([T_cam_ref[0], T_cam_ref[1]]),
                 w,
             )
-            X_cam = apply(T_cam_ref[cams[0]], X_ref)
+            X_cam = apply(T_cam_ref[0], X_ref)
             supported = np.isfinite(X_cam).all(-1)
             depth = None
             obs_uv, obs_cf = [kp_s, kp_o], [cf_s, cf_o]
-            obs_cams, obs_T = [cam0, cam1], [T_cam_ref[cams[0]], T_cam_ref[cams[1]]]
+            obs_cams, obs_T = [cam0, cam1], [T_cam_ref[0], T_cam_ref[1]]
             good_method = 2
         height = _height(X_cam, supported)
         prior_len = prior_bone_lengths(height)
@@ -379,7 +420,7 @@ def label_recording(
         if ok_rows.sum() < 2:
             continue
         rows = np.flatnonzero(ok_rows)
-        init = apply(invert(T_cam_ref[cams[0]]), init_cam[rows])
+        init = apply(invert(T_cam_ref[0]), init_cam[rows])
         X, L = refine_windowed(
             init,
             [u[rows] for u in obs_uv],
@@ -414,23 +455,7 @@ def label_recording(
         conf[:, i] = np.where(np.isfinite(Xr[:, 0]).all(-1), cr[:, 0], 0.0)
         near = m_code[np.abs(label_t[:, None] - t_s[rows][None]).argmin(1)].astype(np.uint8)
         method[:, i] = np.where(conf[:, i] > 0, near, 0)
-    return Labels(
-        stamps_ns=np.asarray(label_ns, np.int64),
-        joints=joints,
-        confidence=conf,
-        method=method,
-        person_id=np.arange(n_people, dtype=np.int32),
-        bone_lengths=lengths,
-        lift=lift,
-        reference=ref,
-        tracks=tracks,
-        info={
-            "cameras": cams,
-            "lidar": lidar,
-            "label_stream": label_stream,
-            "swaps_fixed": {c: t.swaps_fixed for c, t in tracks.items()},
-        },
-    )
+    return joints, conf, method, lengths
 
 
 def _boxes_from_lidar(
