@@ -513,3 +513,47 @@ def _match_stereo(
         if cost[i, j] < 30.0:
             out[int(i)] = int(j)
     return out
+
+
+def label_simulation(
+    sim: object,
+    times: np.ndarray,
+    detector: SimulatedDetector,
+    *,
+    lift: str = "mono",
+    cameras: tuple[str, ...] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pseudo-labels for a :class:`drivers.sim.Simulation` at true times ``times`` ``(M,)`` s,
+    without writing a recording or rendering images (the simulated detector reads projected
+    truth). ``lift`` is ``"mono"`` or ``"stereo"`` (LiDAR sweeps would need a recording).
+    Returns joints ``(M, N, 15, 3)`` in the reference frame (NaN where unlabelled) and
+    confidence ``(M, N, 15)``.
+    """
+    from drivers.camera import in_image
+
+    if lift not in ("mono", "stereo"):
+        raise FusionError(f"label_simulation lifts 'mono' or 'stereo', got {lift!r}")
+    rig = sim.rig  # type: ignore[attr-defined]
+    names = list(cameras or rig.sensors_of("camera"))[: 2 if lift == "stereo" else 1]
+    if len(names) < (2 if lift == "stereo" else 1):
+        raise FusionError(f"rig {rig.name!r} has too few cameras for lift {lift!r}")
+    tracks, cams, T_cam_ref = [], [], []
+    for name in names:
+        cam = rig.config.sensors[name].camera
+        T = invert(sim.T_ref[name])  # type: ignore[attr-defined]
+        t_cam = sim.frame_times(name)  # type: ignore[attr-defined]
+        dets = []
+        for t in t_cam:
+            uv, z = project(apply(T, sim.joints(float(t))), cam)  # type: ignore[attr-defined]
+            dets.append(detector.detect(uv, in_image(uv, cam) & (z > 0)))
+        kp, cf = associate(dets, min_conf=MIN_CONF)
+        kp, cf, n_fix = fix_swaps(kp, cf, min_conf=MIN_CONF)
+        stamps = np.round(t_cam * 1e9).astype(np.int64)
+        tracks.append(Tracks2D(name, stamps, np.asarray(t_cam, float), kp, cf, n_fix))
+        cams.append(cam)
+        T_cam_ref.append(T)
+    joints, conf, _, _ = lift_tracks(
+        tracks, cams, T_cam_ref, np.asarray(times, float), lift=lift, sigma_px=detector.sigma_px
+    )
+    joints[conf.max(-1) <= 0] = np.nan
+    return joints, conf
