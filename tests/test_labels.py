@@ -390,3 +390,63 @@ def test_mono_labels_from_bone_lengths_alone(recording: Path) -> None:
     # the person's height is a prior (1.75 m): distance errors of a few tens of cm are expected
     assert abs_mpjpe(labels.joints[ok, 0], gt[ok, 0]).mean() < 0.35
     assert set(np.unique(labels.method[labels.confidence > 0])) == {3}
+
+
+def test_pseudo_label_training_config_runs_a_step(tmp_path: Path) -> None:
+    """configs/models/radarpose_lite_pseudo.yaml: its training joints are pseudo-labels (close to,
+    but not, the truth) and the real-time model trains on them."""
+    import dataclasses
+
+    import h5py
+    import torch
+
+    import fusion.labels.run as run
+    from drivers import load_rig
+    from fusion.data.cache import FeatureCacheDataset
+    from fusion.data.simgen import GenSpec, _sequence
+    from fusion.metrics import mpjpe
+    from fusion.models import build_model
+    from fusion.models.realtime import loss_fn
+    from fusion.train import Trainer, load_train_config, seed_everything
+
+    cfg = load_train_config(
+        Path(__file__).parent.parent / "configs/models/radarpose_lite_pseudo.yaml"
+    )
+    assert cfg.data.labels == "pseudo" and cfg.data.label_sigma_px == 3.0
+    spec = GenSpec(sequences=1, seconds=1.0, seed=cfg.data.train_seed, rig=cfg.data.rig,
+                   labels=cfg.data.labels, label_sigma_px=cfg.data.label_sigma_px)  # fmt: skip
+    seen = {}
+    real = run.label_simulation
+
+    def spy(sim: object, times: np.ndarray, *a: object, **k: object) -> object:
+        seen["truth"] = np.stack([sim.joints(float(t)) for t in times])  # type: ignore[attr-defined]
+        return real(sim, times, *a, **k)  # type: ignore[arg-type]
+
+    with mock.patch.object(run, "label_simulation", spy):
+        fh, fv, joints, seq = _sequence((spec, 0))
+    truth = seen["truth"]
+    n = truth.shape[1]
+    ok = np.isfinite(joints[:, :n]).all((-1, -2))
+    assert ok.mean() > 0.8
+    err = [float(mpjpe(joints[ok[:, p], p], truth[ok[:, p], p]).mean()) for p in range(n)]
+    assert all(0.005 < e < 0.25 for e in err)  # labels: near the truth, never equal to it
+
+    cache = tmp_path / "pseudo.h5"
+    with h5py.File(cache, "w") as f:  # the layout fusion.data.simgen.generate writes
+        for key, arr in (("fh", fh), ("fv", fv), ("joints", joints), ("sequence", seq)):
+            f[key] = arr
+    radar = load_rig(cfg.data.rig).radars[load_rig(cfg.data.rig).reference]
+    tiny = dataclasses.replace(
+        cfg,
+        model_args={"width": 8, "blocks": 1, "deep_blocks": 1},
+        optim=dataclasses.replace(cfg.optim, epochs=1, batch_size=5),
+    )
+    seed_everything(0)
+    model = build_model(tiny.model, **tiny.model_args)
+    before = [p.detach().clone() for p in model.parameters()]
+    trainer = Trainer(
+        tiny, model, FeatureCacheDataset(cache, radar), None, loss_fn, tmp_path / "run"
+    )
+    row = trainer.fit()
+    assert np.isfinite(row["loss"])
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
