@@ -507,7 +507,9 @@ def _match_stereo(
             for uv, cam, T in ((ka, cams[0], T_cam_ref[0]), (kb, cams[1], T_cam_ref[1])):
                 p, _ = project(apply(T, X[both]), cam)
                 errs.append(np.linalg.norm(p - uv[both], axis=-1))
-            cost[i, j] = float(np.nanmedian(np.concatenate(errs)))
+            e = np.concatenate(errs)
+            if np.isfinite(e).any():
+                cost[i, j] = float(np.median(e[np.isfinite(e)]))
     out = {}
     for i, j in zip(*linear_sum_assignment(cost), strict=True):
         if cost[i, j] < 30.0:
