@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "run the main job on the built-in simulator and write a report"),
     "import-weights": ("import_weights", "convert an official HuPR or RT-Pose checkpoint to ours"),
     "capture": ("capture", "record a rig's live sensors (TI UART, DCA1000) into an HDF5 recording"),
+    "label": ("label", "pseudo-labels from cameras: 2D keypoints lifted to 3D in the radar frame"),
 }
 
 

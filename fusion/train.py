@@ -61,6 +61,10 @@ class DataConfig:
     test_seed: int = 2
     val_fraction: float = bounded(0.1, ge=0, lt=1)
     augment: bool = False  # mirror and gain augmentation of training samples
+    # "pseudo": train on radarpose label's pseudo-labels of the simulated camera instead of the
+    # truth (docs/LABELS.md); the test cache keeps the truth, so evaluation stays honest
+    labels: Literal["truth", "pseudo"] = "truth"
+    label_sigma_px: float = bounded(3.0, ge=0)
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,21 @@ def ensure_caches(cfg: object, workers: int = 2) -> tuple[Path, Path]:
 
     d = cfg.data  # type: ignore[attr-defined]
     train, test = Path(d.train_cache), Path(d.test_cache)
-    for path, n, seed, seconds in (
-        (train, d.train_sequences, d.train_seed, d.train_seconds or d.seconds),
-        (test, d.test_sequences, d.test_seed, d.seconds),
+    for path, n, seed, seconds, labels in (
+        (train, d.train_sequences, d.train_seed, d.train_seconds or d.seconds, d.labels),
+        (test, d.test_sequences, d.test_seed, d.seconds, "truth"),  # evaluate against the truth
     ):
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
-            generate(
-                path, GenSpec(sequences=n, seconds=seconds, seed=seed, rig=d.rig), workers=workers
+            spec = GenSpec(
+                sequences=n,
+                seconds=seconds,
+                seed=seed,
+                rig=d.rig,
+                labels=labels,
+                label_sigma_px=d.label_sigma_px,
             )
+            generate(path, spec, workers=workers)
     return train, test
 
 

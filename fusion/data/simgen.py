@@ -20,6 +20,8 @@ from drivers.progress import progress
 from drivers.sim import MOTIONS, SimConfig, Simulation
 from sensing import HuprHeatmapper
 
+from ..errors import FusionError
+
 MAX_PEOPLE = 3
 CACHE_VERSION = "1"
 
@@ -31,6 +33,10 @@ class GenSpec:
     seed: int = 0
     max_people: int = 3
     rig: str = "hupr"
+    # "pseudo": the joints are radarpose label's pseudo-labels of the rig's camera (simulated
+    # detector at label_sigma_px, mono lift), not the truth: training on what a user would have
+    labels: str = "truth"
+    label_sigma_px: float = 3.0
 
 
 def _sequence(args: tuple[GenSpec, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -50,7 +56,8 @@ def _sequence(args: tuple[GenSpec, int]) -> tuple[np.ndarray, np.ndarray, np.nda
     from fusion.features import radar_features
 
     fh, fv, joints, seq = [], [], [], []
-    for t in sim.frame_times(h):
+    times = sim.frame_times(h)
+    for t in times:
         a, b = radar_features(
             hm_h(sim.radar_frame(h, float(t))), hm_v(sim.radar_frame(v, float(t)))
         )
@@ -60,7 +67,19 @@ def _sequence(args: tuple[GenSpec, int]) -> tuple[np.ndarray, np.ndarray, np.nda
         fv.append(b)
         joints.append(j)
         seq.append(k)
-    return np.stack(fh), np.stack(fv), np.stack(joints), np.array(seq)
+    joints_out = np.stack(joints)
+    if spec.labels == "pseudo":
+        from fusion.labels.detectors import SimulatedDetector
+        from fusion.labels.run import label_simulation
+
+        det = SimulatedDetector(sigma_px=spec.label_sigma_px, seed=spec.seed * 100_003 + k)
+        pseudo, _ = label_simulation(sim, times, det, lift="mono")
+        joints_out[:] = np.nan
+        n = min(MAX_PEOPLE, pseudo.shape[1])
+        joints_out[:, :n] = pseudo[:, :n]
+    elif spec.labels != "truth":
+        raise FusionError(f"GenSpec.labels must be 'truth' or 'pseudo', got {spec.labels!r}")
+    return np.stack(fh), np.stack(fv), joints_out, np.array(seq)
 
 
 def generate(out: str | Path, spec: GenSpec, workers: int = 2) -> Path:
