@@ -251,7 +251,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
     )
     # the simulated detector reads the projected truth, not the pixels: skip rendering them
-    blank = lambda world, T, cam: np.zeros((cam.height, cam.width, 3), np.uint8)  # noqa: E731
+    blank = lambda world, T, cam, *_: np.zeros((cam.height, cam.width, 3), np.uint8)  # noqa: E731
     with mock.patch("drivers.sim.simulate.render_camera", blank):
         simulate_to_recording(
             sim, out, progress=False, sensors=["lidar", "cam-left", "cam-right", "groundtruth"]
