@@ -52,15 +52,24 @@ def points_on_image(
     *,
     title: str = "",
     max_range: float = 8.0,
+    markers: np.ndarray | None = None,
+    T_cam_markers: np.ndarray | None = None,
 ) -> Path:
     """``(H, W, 3)`` image with ``(M, ≥3)`` points (another sensor's frame) drawn over it through
-    ``T_cam_from``, coloured by depth: a wrong extrinsic shows as edges that do not meet."""
+    ``T_cam_from``, coloured by depth: a wrong extrinsic shows as edges that do not meet.
+    ``markers`` ``(K, 3)`` (e.g. radar detections, in a third frame) are drawn as crosses through
+    ``T_cam_markers``."""
     plt = _plt()
     uv, z = project_from(np.asarray(points)[:, :3], T_cam_from, cam)
     ok = in_image(uv, cam) & (z > 0) & (z < max_range)
     fig, ax = plt.subplots(figsize=(cam.width / 100, cam.height / 100), dpi=100)
     ax.imshow(image, extent=(0, cam.width, cam.height, 0))
     ax.scatter(uv[ok, 0], uv[ok, 1], c=z[ok], s=1, cmap="turbo", vmin=0, vmax=max_range)
+    if markers is not None and len(markers):
+        T_m = T_cam_from if T_cam_markers is None else T_cam_markers
+        muv, mz = project_from(np.asarray(markers, dtype=np.float64)[:, :3], T_m, cam)
+        keep = in_image(muv, cam) & (mz > 0)
+        ax.scatter(muv[keep, 0], muv[keep, 1], marker="x", s=60, c="white", linewidths=2)
     ax.set_axis_off()
     ax.set_title(title, fontsize=8)
     fig.tight_layout()

@@ -65,7 +65,11 @@ def _simulate(args: argparse.Namespace) -> None:
     rig = load_rig(args.rig)
     if args.method == "reflectors":
         pos = spread_positions(args.simulate, args.seed)
-        n = simulate_reflector_session(rig, pos, args.session, seed=args.seed, size=args.size)
+        # one camera too, so that the report can draw both sensors over an image
+        names = rig.sensors_of("radar") + rig.sensors_of("lidar") + rig.sensors_of("camera")[:1]
+        n = simulate_reflector_session(
+            rig, pos, args.session, seed=args.seed, size=args.size, sensors=names
+        )
     else:
         b = _board(args.board)
         boards = board_poses(args.simulate, args.seed, rows=b.rows, cols=b.cols, square=b.square)
@@ -190,6 +194,24 @@ def run(args: argparse.Namespace) -> int:
                 pts = next(rec.frames(lidar)).data["points"]
                 cam = rec.camera_config(camera)
             points_on_image(img, pts, T, cam, report / "lidar_on_image.png", title=key)
+        if camera and lidar and args.method == "reflectors":
+            # LiDAR through the new radar-LiDAR transform and the radar's own reflector positions,
+            # both drawn through the camera-radar transform: they meet where the two agree
+            T_cam_radar = out.get(camera, radar)
+            with RecordingReader(args.session) as rec:
+                img = next(rec.frames(camera)).data["image"]
+                pts = next(rec.frames(lidar)).data["points"]
+                cam = rec.camera_config(camera)
+            points_on_image(
+                img,
+                pts,
+                T_cam_radar @ T,
+                cam,
+                report / "radar_lidar_on_image.png",
+                title=f"LiDAR (dots) and radar reflector detections (x) in {camera}",
+                markers=np.array([p.radar for p in placements]),
+                T_cam_markers=T_cam_radar,
+            )
         (report / "summary.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
