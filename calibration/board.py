@@ -260,9 +260,11 @@ def calibrate_intrinsics(
     h, w = np.asarray(images[0]).shape[:2]
     obj = [board.corners().astype(np.float32)] * len(found)
     img = [(c - 0.5).astype(np.float32) for c in found]  # back to OpenCV's pixel-centre origin
-    flags = 0 if distortion else (cv2.CALIB_FIX_K1 | cv2.CALIB_FIX_K2 | cv2.CALIB_FIX_K3)
+    # k3 is left at zero, as usual for non-fisheye lenses: a few board views cannot separate it
+    # from k1 and k2, and a free k3 runs away
+    flags = cv2.CALIB_FIX_K3
     if not distortion:
-        flags |= cv2.CALIB_ZERO_TANGENT_DIST
+        flags |= cv2.CALIB_FIX_K1 | cv2.CALIB_FIX_K2 | cv2.CALIB_ZERO_TANGENT_DIST
     rms, K, dist, _, _ = cv2.calibrateCamera(obj, img, (w, h), None, None, flags=flags)
     cam = camera_from_opencv(K, dist if distortion else [], w, h)
     return cam, float(rms), len(found)

@@ -230,6 +230,15 @@ def test_intrinsics_from_board_images_and_yaml_round_trip(
     assert cam.fx == pytest.approx(cam_true.fx, rel=0.01)
     assert cam.fy == pytest.approx(cam_true.fy, rel=0.01)
     assert abs(cam.cx - cam_true.cx) < 3 and abs(cam.cy - cam_true.cy) < 3
+    # the command estimates distortion too (k3 fixed) and writes ROS camera_info
+    from fusion.cli import main
+
+    board = f"{spec.rows}x{spec.cols}x{spec.square}+{spec.margin}"
+    args = ["calibrate", str(path), "--method", "intrinsics", "--board", board]
+    assert main([*args, "-o", str(tmp_path / "cam-left.yaml")]) == 0
+    est = load_camera_yaml(tmp_path / "cam-left.yaml")
+    assert est.fx == pytest.approx(cam_true.fx, rel=0.02) and abs(est.cx - cam_true.cx) < 8
+    assert max(abs(d) for d in est.distortion) < 0.05  # the simulated lens has none
     # ROS camera_info YAML round trip, and OpenCV's FileStorage form of the same camera
     p = tmp_path / "cam.yaml"
     p.write_text(camera_info_yaml(cam_true))

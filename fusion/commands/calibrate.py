@@ -8,7 +8,13 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("session", help="HDF5 recording of a calibration session")
-    p.add_argument("--method", choices=["reflectors", "board"], default="reflectors")
+    p.add_argument(
+        "--method",
+        choices=["reflectors", "board", "intrinsics"],
+        default="reflectors",
+        help="reflectors: radar-LiDAR; board: LiDAR-camera (and camera-radar by composition); "
+        "intrinsics: a camera's intrinsics from board images, written as ROS camera_info YAML",
+    )
     p.add_argument("-o", "--out", default="calib.yaml", help="calibration YAML to write")
     p.add_argument("--report", default=None, help="folder for the report (PNGs and a summary)")
     p.add_argument("--radar", default=None, help="radar stream (default: the rig's reference)")
@@ -105,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
         report.mkdir(parents=True, exist_ok=True)
     lines = []
 
+    if args.method == "intrinsics":
+        return _intrinsics(args, camera)
     if args.method == "reflectors":
         from calibration.reflectors import calibrate_reflectors, placements_from_recording
 
@@ -214,6 +222,33 @@ def run(args: argparse.Namespace) -> int:
             )
         (report / "summary.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    return 0
+
+
+def _intrinsics(args: argparse.Namespace, camera: str | None) -> int:
+    """Intrinsics from up to 40 of the camera's frames; the recording's own camera model (the
+    truth, for a simulated session) is printed beside the estimate."""
+    import numpy as np
+
+    from calibration import CalibrationError, calibrate_intrinsics, camera_info_yaml
+    from drivers import RecordingReader
+
+    if camera is None:
+        raise CalibrationError(f"{args.session}: no camera stream to calibrate")
+    with RecordingReader(args.session) as rec:
+        n = len(rec.stamps(camera))
+        pick = set(np.linspace(0, n - 1, min(n, 40)).round().astype(int).tolist())
+        images = [f.data["image"] for i, f in enumerate(rec.frames(camera)) if i in pick]
+        stored = rec.camera_config(camera)
+    cam, rms, used = calibrate_intrinsics(images, _board(args.board))
+    Path(args.out).write_text(camera_info_yaml(cam, camera))
+    print(
+        f"{camera}: board found in {used} of {len(images)} frames, reprojection RMS {rms:.2f} px\n"
+        f"  fx {cam.fx:.1f} fy {cam.fy:.1f} cx {cam.cx:.1f} cy {cam.cy:.1f} px, distortion "
+        f"{', '.join(f'{d:.4f}' for d in cam.distortion) or 'none'}\n"
+        f"  the recording's model: fx {stored.fx:.1f} fy {stored.fy:.1f} cx {stored.cx:.1f} "
+        f"cy {stored.cy:.1f}\nwrote {args.out} (ROS camera_info)"
+    )
     return 0
 
 
