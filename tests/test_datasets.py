@@ -20,7 +20,7 @@ from sensing import HuprHeatmapper
 from sensing.checks import cube_from_words
 from sensing.hupr import network_input
 
-MINI = {"train": (4,), "val": (), "test": (2, 5)}
+MINI = {"train": (5,), "val": (), "test": (2, 5)}
 
 
 def batches(ds: torch.utils.data.Dataset, workers: int) -> list[dict]:
@@ -57,6 +57,7 @@ def hupr(tmp_path_factory: pytest.TempPathFactory) -> dict:
                       np.float32([5, 6, 100, 200]))],
     }  # fmt: skip
     write_annotations(root, "test", labels, MINI["test"])
+    write_annotations(root, "train", {5: labels[5]}, MINI["train"])
     return {"root": root, "radar": radar, "raw": raw}
 
 
@@ -162,3 +163,32 @@ def test_recording_dataset_features_match_groundtruth(tmp_path: Path) -> None:
     with h5py.File(tmp_path / "rec.h5") as f:
         np.testing.assert_allclose(f["fh"][1].astype(np.float32), fh, rtol=2e-3, atol=2e-3)
     assert RecordingDataset(rec, tmp_path / "rec.h5", model="radarpose_lite").computed == 0
+
+
+def test_train_command_runs_a_step_on_a_hupr_tree(hupr: dict, tmp_path: Path) -> None:
+    import argparse
+
+    import yaml
+
+    from fusion.commands.train import run
+    from fusion.train import load_checkpoint
+
+    cfg = {
+        "model": "hupr",
+        "model_args": {"num_filters": 4},
+        "data": {"kind": "hupr", "root": str(hupr["root"]), "cache_dir": str(tmp_path / "c"),
+                 "train_split": "train", "val_split": None,
+                 "splits": {k: list(v) for k, v in MINI.items()}},
+        "optim": {"epochs": 1, "batch_size": 1, "lr": 0.001, "schedule": "constant"},
+    }  # fmt: skip
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    args = argparse.Namespace(
+        config=str(tmp_path / "cfg.yaml"), out=str(tmp_path / "run"), resume=False, epochs=None,
+        workers=1,
+    )  # fmt: skip
+    assert run(args) == 0
+    ck = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert ck["epoch"] == 1 and ck["model_name"] == "hupr"
+    row = json.loads((tmp_path / "run" / "last.json").read_text())
+    assert np.isfinite(row["loss"]) and row["loss"] > 0
+    assert len(list((tmp_path / "c").glob("hupr_*_train.h5"))) == 1

@@ -55,6 +55,8 @@ HUPR_HEATMAP = (8, 64, 64, 8)  # cached per radar per frame: Doppler, range, azi
 ROI_SHAPE = (16, 64, 160)
 # the input each model trains on, for RecordingDataset
 MODEL_INPUTS = {"radarpose_lite": "features", "hupr": "hupr", "hrradarpose": "rtpose"}
+# the model whose input each benchmark tree gives (training config data.kind)
+BENCHMARK_MODELS = {"hupr": "hupr", "rtpose": "hrradarpose"}
 
 
 # -- the cache -------------------------------------------------------------------------------
@@ -489,3 +491,33 @@ class RecordingDataset(CachedDataset):
             )
             out["input"] = torch.from_numpy(model_input(fh, fv))
         return out
+
+
+# -- training configs --------------------------------------------------------------------------
+def benchmark_datasets(model: str, data: Any) -> tuple[Dataset, Dataset | None, Callable]:
+    """Train and validation sets of a benchmark data config (:class:`fusion.train.DataConfig` of
+    kind ``hupr`` or ``rtpose``) and the model's loss. Caches go to ``data.cache_dir``, named by
+    kind, tree and split."""
+    if data.kind not in BENCHMARK_MODELS:
+        raise FusionError(
+            f"data kind {data.kind!r} is not a benchmark tree ({', '.join(BENCHMARK_MODELS)})"
+        )
+    want = BENCHMARK_MODELS[data.kind]
+    if model != want:
+        raise FusionError(
+            f"data kind {data.kind!r} gives the input of model {want!r}; the config's model is {model!r}"
+        )
+    tag = hashlib.sha1(str(Path(data.root).resolve()).encode()).hexdigest()[:8]
+
+    def make(split: str) -> Dataset:
+        path = Path(data.cache_dir) / f"{data.kind}_{tag}_{split}.h5"
+        if data.kind == "hupr":
+            return HuprDataset(data.root, split, path, splits=data.splits)
+        return RtposeDataset(data.root, split, path, source=data.rtpose_source)
+
+    if data.kind == "hupr":
+        from fusion.models.hupr import loss_fn
+    else:
+        from fusion.models.hrradarpose import loss_fn
+    train = make(data.train_split)
+    return train, make(data.val_split) if data.val_split else None, loss_fn
