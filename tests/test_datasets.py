@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from drivers import RecordingReader, find_config, load_radar_config
+from drivers.adcfile import write_mmwcas_capture
 from drivers.hupr_tree import HuprLabel, write_annotations, write_sequence
 from drivers.sim import SimConfig, Simulation, simulate_to_recording
 from fusion.data.datasets import HuprDataset, RecordingDataset, RtposeDataset
@@ -19,6 +20,7 @@ from fusion.features import radar_features
 from sensing import HuprHeatmapper
 from sensing.checks import cube_from_words
 from sensing.hupr import network_input
+from sensing.rtpose import RtposeProcessor
 
 MINI = {"train": (5,), "val": (), "test": (2, 5)}
 
@@ -121,7 +123,17 @@ def rtpose(tmp_path_factory: pytest.TempPathFactory) -> dict:
             a[c, z, y, x] = val
             a[c, 0, 0, 0] = 9.0  # outside the ROI
             del a
-    return {"root": root, "poses": poses, "marks": marks}
+    # a raw capture for sequence 3: frame 0 noise, frame 1 a point target; Test.json labels id 2
+    radar = load_radar_config(find_config("rtpose_mmwcas", "radars"))
+    shape = (radar.n_loops, radar.n_tx, radar.n_rx, radar.n_samples)
+    noise = (rng.normal(0, 30, shape) + 1j * rng.normal(0, 30, shape)).astype(np.complex64)
+    tone = np.exp(2j * np.pi * 0.2 * np.arange(radar.n_samples)) * 2000
+    # integer-valued complex64, as the int16 files hold them and the reader returns them
+    frames = [np.round(noise), np.round(noise + tone).astype(np.complex64)]
+    write_mmwcas_capture(root / "sequences/3/radar/bin", frames, radar)
+    test = {"3": {"000001": [{"Radar_frameID": "000002", "pose": poses[0].tolist()}]}}
+    (root / "Test.json").write_text(json.dumps(test))
+    return {"root": root, "poses": poses, "marks": marks, "radar": radar, "frames": frames}
 
 
 def test_rtpose_dataset_roi_labels_cache_and_workers(rtpose: dict, tmp_path: Path) -> None:
@@ -141,6 +153,15 @@ def test_rtpose_dataset_roi_labels_cache_and_workers(rtpose: dict, tmp_path: Pat
     again = RtposeDataset(rtpose["root"], "train", cache)
     assert again.computed == 0
     assert_same_batches(batches(again, 2), batches(again, 0))
+
+
+def test_rtpose_dataset_from_raw_capture(rtpose: dict, tmp_path: Path) -> None:
+    ds = RtposeDataset(rtpose["root"], "test", tmp_path / "raw.h5", source="raw")
+    proc = RtposeProcessor(rtpose["radar"])
+    got = ds[0]["input"].numpy()
+    # Radar_frameID 2 is the capture's second frame (RT-Pose numbers from 1 and skips the first)
+    np.testing.assert_array_equal(got, proc.roi(rtpose["frames"][1]))
+    assert not np.array_equal(got, proc.roi(rtpose["frames"][0]))
 
 
 def test_recording_dataset_features_match_groundtruth(tmp_path: Path) -> None:
