@@ -360,7 +360,8 @@ class RecordingDataset(CachedDataset):
     (``input`` ``(32, 16, 64, 160)``, the reference radar). Every item has ``joints``
     ``(P, 15, 3)`` metres in the reference radar's frame (NaN rows for absent people) from the
     ``groundtruth`` stream. Reference frames with no ground truth (or second-radar frame) within
-    ``max_skew`` seconds (default half a frame period) are left out and counted in ``dropped``.
+    ``max_skew`` seconds (default half a frame period) are left out and counted in ``dropped``;
+    ``hupr``'s 8-frame window runs over the kept frames.
     """
 
     def __init__(
