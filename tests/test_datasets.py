@@ -58,7 +58,8 @@ def hupr(tmp_path_factory: pytest.TempPathFactory) -> dict:
         5: [HuprLabel(5, 1, "000000001.jpg", rng.uniform(20, 230, (14, 2)).astype(np.float32),
                       np.float32([5, 6, 100, 200]))],
     }  # fmt: skip
-    write_annotations(root, "test", labels, MINI["test"])
+    past_end = HuprLabel(5, 7, "000000007.jpg", labels[5][0].joints, labels[5][0].bbox)
+    write_annotations(root, "test", {2: labels[2], 5: [*labels[5], past_end]}, MINI["test"])
     write_annotations(root, "train", {5: labels[5]}, MINI["train"])
     return {"root": root, "radar": radar, "raw": raw}
 
@@ -67,7 +68,7 @@ def test_hupr_dataset_inputs_labels_cache_and_workers(hupr: dict, tmp_path: Path
     cache = tmp_path / "hupr.h5"
     ds = HuprDataset(hupr["root"], "test", cache, splits=MINI)
     assert ds.computed == 5  # every frame of both sequences (windows need the unlabelled ones)
-    assert len(ds) == 3
+    assert len(ds) == 3 and ds.dropped == 1 and ds.missing == []  # frame 7 of 2 has no radar data
     with h5py.File(cache) as f:
         assert f["hori"].chunks == (1, 8, 64, 64, 8)
     # labels as the JSON has them, in the split's order

@@ -170,7 +170,8 @@ class HuprDataset(CachedDataset):
     (horizontal, vertical radar), ``heatmap`` ``(14, 64, 64)``, ``joints`` ``(14, 2)`` and
     ``bbox`` ``(4,)`` in 256-pixel image coordinates, ``seq``, ``frame``.
 
-    Sequences of the split without raw data are left out and listed in ``missing``.
+    Sequences of the split without raw data are left out and listed in ``missing``; labels of
+    frames past the end of their radar data are counted in ``dropped``.
     """
 
     def __init__(
@@ -199,6 +200,7 @@ class HuprDataset(CachedDataset):
             for lab in labels[seq]:
                 if lab.frame < n:
                     self.samples.append((seq, lab.frame, base, n, lab.joints, lab.bbox))
+        self.dropped = sum(len(labels[s]) for s in seqs) - len(self.samples)
         radar = self.tree.radar
         key = cache_key(
             {
