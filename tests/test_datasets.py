@@ -185,6 +185,13 @@ def test_recording_dataset_features_match_groundtruth(tmp_path: Path) -> None:
     with h5py.File(tmp_path / "rec.h5") as f:
         np.testing.assert_allclose(f["fh"][1].astype(np.float32), fh, rtol=2e-3, atol=2e-3)
     assert RecordingDataset(rec, tmp_path / "rec.h5", model="radarpose_lite").computed == 0
+    # HuPR's input from the same recording: both radars, windows clamped at the ends
+    hd = RecordingDataset(rec, tmp_path / "rec_hupr.h5", model="hupr")
+    x = hd[0]["input"].numpy()
+    assert x.shape == (2, 8, 8, 2, 64, 64, 8)
+    for k, (words, cfg) in enumerate(((h, rh), (v, rv))):
+        seq_hm = np.stack([HuprHeatmapper(cfg)(cube_from_words(w, cfg)) for w in words])
+        np.testing.assert_allclose(x[k], network_input(seq_hm, 0)[0], atol=1e-4)
 
 
 def test_train_command_runs_a_step_on_a_hupr_tree(hupr: dict, tmp_path: Path) -> None:
