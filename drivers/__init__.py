@@ -13,6 +13,7 @@ from .errors import DriversError
 from .radar import DEVICES, SPEED_OF_LIGHT, AdcConfig, AntennaConfig, RadarConfig, load_radar_config
 from .recording import RecordingReader, RecordingSource, RecordingWriter, StreamSpec
 from .rig import CameraConfig, LidarConfig, Rig, RigConfig, SensorConfig, find_config, load_rig
+from .rtpose_tree import RtposeLabel, RtposeTree, read_pcd
 from .skeleton import COCO17, HUPR14, RTPOSE15, SKELETONS, SkeletonDef, convert_skeleton
 from .source import Frame, FrameFlag, Source, SourceStats, merge_frames
 from .ticfg import TiCfg, parse_ti_cfg, read_ti_cfg, write_ti_cfg
@@ -37,6 +38,8 @@ __all__ = [
     "RecordingReader",
     "RecordingSource",
     "RecordingWriter",
+    "RtposeLabel",
+    "RtposeTree",
     "Rig",
     "RigConfig",
     "SKELETONS",
@@ -61,6 +64,7 @@ __all__ = [
     "unpack_frame",
     "parse_ti_cfg",
     "read_idx",
+    "read_pcd",
     "read_ti_cfg",
     "write_mmwcas_capture",
     "write_ti_cfg",

@@ -45,6 +45,22 @@ def load_yaml(path: str | Path) -> Any:
         raise ConfigError(f"{p}: invalid YAML{where}: {problem}") from None
 
 
+def load_json(path: str | Path, hint: str = "") -> Any:
+    """Parse a JSON file; a missing file or a syntax error becomes a one-line :class:`ConfigError`.
+
+    ``hint`` is appended to the not-found message (e.g. which files are present instead).
+    """
+    import json
+
+    p = Path(path)
+    try:
+        return json.loads(p.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: not found{f' ({hint})' if hint else ''}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{p}: not valid JSON ({exc})") from None
+
+
 def load_config(cls: type[T], path: str | Path) -> T:
     """Load ``path`` into dataclass ``cls``, validating every key."""
     data = load_yaml(path)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import load_json
 from .errors import DriversError
 from .radar import RadarConfig, load_radar_config
 from .rig import find_config
@@ -173,12 +174,7 @@ class HuprTree:
     def labels(self, split: str) -> dict[int, list[HuprLabel]]:
         """The split's labels by sequence number (the file's i-th list is the split's i-th sequence)."""
         path = self.annotation_path(split)
-        try:
-            doc = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise DriversError(f"{path}: not found") from None
-        except json.JSONDecodeError as exc:
-            raise DriversError(f"{path}: not valid JSON ({exc})") from None
+        doc = load_json(path)
         seqs = self.splits[split]
         if not isinstance(doc, list) or len(doc) != len(seqs):
             got = len(doc) if isinstance(doc, list) else type(doc).__name__

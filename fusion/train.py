@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from drivers.config import bounded, from_dict, load_yaml
+from drivers.config import ConfigError, bounded, from_dict, load_yaml
 from drivers.progress import progress
 
 from .errors import FusionError
@@ -48,7 +48,21 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    kind: Literal["simulated"] = "simulated"
+    """Where training data comes from: ``simulated`` caches, or a benchmark tree at ``root``.
+
+    ``hupr`` (a HuPR tree, model ``hupr``) and ``rtpose`` (an RT-Pose tree, model
+    ``hrradarpose``) read ``train_split`` and ``val_split`` (None: no validation) through
+    :mod:`fusion.data.datasets`, caching preprocessed inputs under ``cache_dir``.
+    """
+
+    kind: Literal["simulated", "hupr", "rtpose"] = "simulated"
+    root: str = ""  # benchmark tree (kinds hupr, rtpose)
+    cache_dir: str = "cache"
+    train_split: str = "train"
+    val_split: str | None = "val"
+    rtpose_source: Literal["f16", "raw"] = "f16"  # RT-Pose: generated tensors or raw captures
+    # HuPR: sequence ids per split in annotation-file order, replacing HuPR's (partial downloads)
+    splits: dict[str, tuple[int, ...]] | None = None
     train_cache: str = "cache/sim_train.h5"
     test_cache: str = "cache/sim_test.h5"
     rig: str = "hupr"
@@ -65,6 +79,10 @@ class DataConfig:
     # truth (docs/LABELS.md); the test cache keeps the truth, so evaluation stays honest
     labels: Literal["truth", "pseudo"] = "truth"
     label_sigma_px: float = bounded(3.0, ge=0)
+
+    def __post_init__(self) -> None:
+        if self.kind != "simulated" and not self.root:
+            raise ConfigError(f"root: data kind {self.kind!r} needs the benchmark tree's folder")
 
 
 @dataclass(frozen=True)

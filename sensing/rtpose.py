@@ -611,6 +611,10 @@ class RtposeProcessor:
         """float16 ``(D/2, 32, 128, 256)`` training tensor (``DZYX_npy_f16``)."""
         return self._tensor(frame, self._full, check)
 
+    def roi_f16(self, frame: np.ndarray, *, check: bool = True) -> np.ndarray:
+        """float16 ``(D/2, 16, 64, 160)``: the training tensor's ROI crop, before the loader's scaling."""
+        return self._tensor(frame, self._roi, check)
+
     def roi(self, frame: np.ndarray, *, check: bool = True) -> np.ndarray:
         """float32 ``(D/2, 16, 64, 160)``: the network input, computing only the ROI's voxels."""
-        return loader_scale(self._tensor(frame, self._roi, check))
+        return loader_scale(self.roi_f16(frame, check=check))

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fusion.train import Trainer
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,6 +55,14 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_train_config(args.config)
     if args.epochs is not None:
         cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, epochs=args.epochs))
+    if cfg.data.kind != "simulated":
+        from fusion.data.datasets import benchmark_datasets
+
+        train_set, val_set, loss = benchmark_datasets(cfg.model, cfg.data)
+        trainer = Trainer(
+            cfg, build_model(cfg.model, **cfg.model_args), train_set, val_set, loss, Path(args.out)
+        )
+        return _fit(trainer, args)
     train_path, _ = ensure_caches(cfg, args.workers)
     rig = load_rig(cfg.data.rig)
     radar = rig.radars[rig.reference]
@@ -69,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(
         cfg, build_model(cfg.model, **cfg.model_args), train_set, val_set, loss_fn, Path(args.out)
     )
+    return _fit(trainer, args)
+
+
+def _fit(trainer: Trainer, args: argparse.Namespace) -> int:
     if args.resume:
         trainer.resume(Path(args.out) / "last.pt")
     row = trainer.fit()
