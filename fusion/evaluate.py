@@ -11,6 +11,7 @@ from drivers import load_rig
 from drivers.progress import progress
 
 from .data.cache import FeatureCacheDataset
+from .errors import FusionError
 from .metrics import match_people, summarize
 from .models import build_model
 from .pose import people_from_output
@@ -63,3 +64,46 @@ def evaluate_cache(
     out["detection_recall"] = n_found / max(n_true, 1)
     out["false_alarms_per_frame"] = n_false / max(len(ds), 1)
     return out
+
+
+@torch.no_grad()
+def evaluate_benchmark(
+    model: torch.nn.Module, model_name: str, dataset: torch.utils.data.Dataset, batch_size: int = 2
+) -> dict[str, float | list[float]]:
+    """The benchmarks' own metrics over a :mod:`fusion.data.datasets` split.
+
+    ``hupr``: keypoints at the argmax of the refined (PRGCN) heatmaps, in 256×256 image pixels,
+    scored by COCO OKS AP/AP50/AP75/AR with HuPR's sigmas, 20 detections per image, and person
+    area w·h/2 of the label's box (HuPR's rule). ``hrradarpose``: one person per frame decoded
+    from the centre heatmap and offsets; RT-Pose's millimetre metrics averaged per sequence, then
+    across sequences."""
+    from .metrics import oks_ap
+    from .models.hrradarpose import decode
+    from .models.hupr import heatmap_peaks
+
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    preds: list = []
+    gts: dict = {}
+    p3, g3, seqs = [], [], []
+    for batch in progress(loader, total=len(loader), desc="evaluating", unit="batch"):
+        out = model(batch["input"])
+        if model_name == "hupr":
+            uv, peak = heatmap_peaks(out[1][:, 0])
+            for k in range(len(uv)):
+                img = int(batch["seq"][k]) * 100000 + int(batch["frame"][k])
+                x1, y1, x2, y2 = batch["bbox"][k].tolist()
+                gts.setdefault(img, []).append(
+                    (batch["joints"][k].numpy(), (x2 - x1) * (y2 - y1) / 2)
+                )
+                preds.append((img, uv[k].numpy(), float(peak[k].mean())))
+        elif model_name == "hrradarpose":
+            joints, _ = decode(*out)
+            p3.append(joints.numpy())
+            g3.append(batch["joints"].numpy())
+            seqs += [str(s) for s in batch["seq"]]
+        else:
+            raise FusionError(f"no benchmark evaluation for model {model_name!r}")
+    if model_name == "hupr":
+        return {**oks_ap(preds, gts), "n_images": float(len(gts))}
+    _, seq_ids = np.unique(np.array(seqs), return_inverse=True)
+    return summarize(np.concatenate(p3), np.concatenate(g3), seq_ids)

@@ -221,3 +221,46 @@ def test_train_command_runs_a_step_on_a_hupr_tree(hupr: dict, tmp_path: Path) ->
     row = json.loads((tmp_path / "run" / "last.json").read_text())
     assert np.isfinite(row["loss"]) and row["loss"] > 0
     assert len(list((tmp_path / "c").glob("hupr_*_train.h5"))) == 1
+
+
+class _Oracle(torch.nn.Module):
+    """Returns, batch by batch, outputs built from the dataset's own targets (a perfect model)."""
+
+    def __init__(self, outputs: list[tuple[torch.Tensor, ...]]) -> None:
+        super().__init__()
+        self.outputs = list(outputs)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.outputs.pop(0)
+
+
+def test_benchmark_evaluation_scores_a_perfect_and_a_shifted_model(
+    hupr: dict, rtpose: dict, tmp_path: Path
+) -> None:
+    from fusion.evaluate import evaluate_benchmark
+
+    # HuPR: refined heatmaps that peak at the labels give AP 1; 40 px off gives far less
+    ds = HuprDataset(hupr["root"], "test", tmp_path / "h.h5", splits=MINI)
+    perfect, shifted = [], []
+    for b in batches(ds, 0):
+        hm = b["heatmap"]  # (B, 14, 64, 64)
+        perfect.append((hm.unsqueeze(2), hm.unsqueeze(1)))
+        moved = torch.roll(hm, shifts=10, dims=-1)  # 10 cells = 40 px to the right
+        shifted.append((moved.unsqueeze(2), moved.unsqueeze(1)))
+    good = evaluate_benchmark(_Oracle(perfect), "hupr", ds)
+    bad = evaluate_benchmark(_Oracle(shifted), "hupr", ds)
+    assert good["AP"] == pytest.approx(1.0) and good["n_images"] == 3
+    assert bad["AP"] < 0.2 and bad["AP50"] < good["AP50"]
+    # RT-Pose: the pelvis voxel and the true offsets give the labels back: MPJPE 0
+    rs = RtposeDataset(rtpose["root"], "train", tmp_path / "r.h5")
+    outs = []
+    for b in batches(rs, 0):
+        n = len(b["joints"])
+        hm = b["heatmap"] * 20 - 10  # logits peaking at the pelvis voxel
+        reg = torch.zeros(n, 45, *hm.shape[2:])
+        for k in range(n):
+            z, y, x = b["index"][k].tolist()
+            reg[k, :, z, y, x] = b["reg"][k]
+        outs.append((hm, reg))
+    res = evaluate_benchmark(_Oracle(outs), "hrradarpose", rs)
+    assert res["abs_mpjpe_mm"] < 1e-3 and res["mpjpe_mm"] < 1e-3 and res["n_poses"] == 2
