@@ -104,10 +104,10 @@ def loss_fn(
     l_pose = err[:, 3:].sum() / n / 15
     total = l_hm + l_off + 2.0 * l_z + 5.0 * l_pose
     return total, {
-        "heatmap": float(l_hm),
-        "offset": float(l_off),
-        "z": float(l_z),
-        "pose": float(l_pose),
+        "heatmap": float(l_hm.detach()),
+        "offset": float(l_off.detach()),
+        "z": float(l_z.detach()),
+        "pose": float(l_pose.detach()),
     }
 
 
