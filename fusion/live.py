@@ -92,8 +92,11 @@ def run_live(
     record: Path | None = None,
     status: bool = True,
     queue_size: int = 8,
+    view: object | None = None,
 ) -> LiveStats:
     """Run until the source ends or fails; returns counts and per-frame latency (arrival → skeletons).
+
+    ``view``: a :class:`fusion.liveview.LiveView` that draws each frame's skeletons.
 
     Arrival is the frame's stamp when the source stamps host wall-clock time on arrival
     (``wall_clock_stamps``, e.g. DCA1000 frames stamped at their last UDP packet), so latency is
@@ -162,6 +165,8 @@ def run_live(
                 writer.write(
                     Frame("skeletons", "skeleton", fh.stamp_ns, fh.counter, {"joints": rows})
                 )
+            if view is not None:  # a fusion.liveview.LiveView; it throttles its own drawing
+                view.update([p.joints for p in people], f"frame {stats.processed}")  # type: ignore[attr-defined]
             if status and time.monotonic() - last_print > 1.0:
                 last_print = time.monotonic()
                 lat = 1000 * np.array(stats.latency_s[-20:])

@@ -12,6 +12,7 @@ from drivers.calibfile import calibration_from_rig
 from fusion.demo import run_demo
 from fusion.evaluate import load_model
 from fusion.live import emulated_board, run_live
+from fusion.liveview import LiveView
 from fusion.pipeline import HuprPipeline
 from fusion.weights import RADARPOSE_LITE
 
@@ -55,10 +56,20 @@ def test_live_keeps_up_and_ends_cleanly_when_the_board_vanishes(tmp_path: Path) 
     assert stats.error == ""
     _, board = emulated_board("hupr", 3.0, seed=2, vanish_after=1.0)
     rec = tmp_path / "live.h5"
-    stats = run_live(pipe, board, record=rec, status=False)
+    view = LiveView(tmp_path / "live.png")
+    stats = run_live(pipe, board, record=rec, status=False, view=view)
     assert "stopped sending" in stats.error
     with RecordingReader(rec) as r:
         assert r.streams["skeletons"].frames == stats.processed >= 8
+        last = [f.data["joints"] for f in r.frames("skeletons") if len(f.data["joints"])][-1]
+    # the view was fed every frame and drew the last one's skeletons (forced redraw)
+    assert view.frames == stats.processed
+    view.update([row[:45].reshape(15, 3) for row in last], force=True)
+    assert (tmp_path / "live.png").read_bytes()[:4] == b"\x89PNG"
+    x, y = view.lines[0][0].get_data()
+    # the top view's first bone (pelvis to right hip) starts at the pelvis's (x, y)
+    np.testing.assert_allclose([x[0], y[0]], last[0, :2], atol=1e-5)
+    view.close()
 
 
 def test_live_over_emulated_dca1000s_finds_the_simulated_people() -> None:

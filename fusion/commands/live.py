@@ -36,6 +36,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="calibration YAML (radarpose calibrate); default: the rig's nominal poses",
     )
     p.add_argument("--record", default=None, help="also record the skeletons to this HDF5 file")
+    p.add_argument(
+        "--view",
+        nargs="?",
+        const="window",
+        default=None,
+        metavar="PNG",
+        help="live view of the skeletons: a window when a display exists (--view), or a PNG "
+        "redrawn up to 10 times a second (--view live.png)",
+    )
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -77,12 +86,23 @@ def run(args: argparse.Namespace) -> int:
                 f"emulated DCA1000s for {', '.join(radars)} on loopback: synthesising {n} frames each ..."
             )
         source = LiveSensors(rig, radars)
+    view = None
+    if args.view:
+        from fusion.liveview import LiveView
+
+        view = LiveView(None if args.view == "window" else args.view)
     try:
         stats = run_live(
-            pipe, source, record=Path(args.record) if args.record else None, status=not args.quiet
+            pipe,
+            source,
+            record=Path(args.record) if args.record else None,
+            status=not args.quiet,
+            view=view,
         )
     finally:
         source.close()
+        if view is not None:
+            view.close()
     lat = 1000 * np.array(stats.latency_s)
     print(
         f"processed {stats.processed} frame pairs, skipped {stats.dropped} to keep up, "
