@@ -26,7 +26,7 @@ import sqlite3
 import struct
 import tempfile
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ MCAP_MAGIC = b"\x89MCAP0\r\n"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 CDR_HEADERS = (b"\x00\x01\x00\x00", b"\x00\x00\x00\x00")  # little/big-endian plain CDR
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # rosbag2's per-message compression
+PAD = b"\xa5RPpad\x5a\xc3"  # what a cut-short .db3 is padded with to whole pages
 MAX_STAMP_JUMP_NS = 86_400 * 10**9  # a stamp a day away from the one before it is garbage
 MAX_STAMP_BACKSTEP_NS = 10 * 10**9  # log and header stamps may go back a little, not 10 s
 
@@ -333,6 +334,14 @@ def sqlite_damage(path: Path) -> str:
     return ""
 
 
+def _holds_pad(raw: bytes) -> bool:
+    """Whether ``raw`` holds 8 bytes of the PAD pattern, or ends in 4 or more of them."""
+    rots = [PAD[i:] + PAD[:i] for i in range(len(PAD))]
+    return any(r in raw for r in rots) or any(
+        raw.endswith(r[:k]) for r in rots for k in range(4, len(PAD))
+    )
+
+
 def _head(path: Path) -> bytes:
     with path.open("rb") as f:
         return f.read(100)
@@ -358,6 +367,7 @@ class SqliteSalvage(_Salvage):
         self._last_log = 0
         self._good = 0
         self._last_id = 0
+        self._padded = False
         for f in files:
             self._read(f)
             if self.damage:
@@ -376,13 +386,17 @@ class SqliteSalvage(_Salvage):
                 self.damage = f"{f.name}: not an SQLite database (bad magic)"
                 return
             # SQLite refuses a file shorter than the page count in its header, and a page cut in
-            # two: pad the copy with zero pages (the rows on them fail the checks below)
+            # two. The copy is padded to whole pages with PAD, which no B-tree page can start
+            # with; the last overflow page of a message, though, SQLite hands back without an
+            # error, so a message holding PAD bytes reaches past the cut and is damage.
             page, size = _page_size(data), copy.stat().st_size
             (pages,) = struct.unpack_from(">I", data, 28)
             want = max(-(-size // page), pages if data[24:28] == data[92:96] else 0) * page
-            if want > size:
+            self._padded = want > size
+            if self._padded:
+                rep = PAD * (want // len(PAD) + 2)
                 with copy.open("ab") as out:
-                    out.write(bytes(want - size))
+                    out.write(rep[size % len(PAD) : size % len(PAD) + want - size])
             try:
                 with closing(sqlite3.connect(copy)) as db:
                     self._rows(f, db)
@@ -397,19 +411,29 @@ class SqliteSalvage(_Salvage):
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         defs: dict[str, str] = {}
         if "message_definitions" in tables:
-            for name, enc, text in db.execute(
-                "SELECT topic_type, encoding, encoded_message_definition FROM message_definitions"
-            ):
-                if enc == "ros2msg":
-                    defs[str(name)] = str(text)
+            # written as topics appear, so part of it may lie past the cut: radarpose's own
+            # definitions stand in for the lost ones
+            with suppress(sqlite3.Error):
+                for name, enc, text in db.execute(
+                    "SELECT topic_type, encoding, encoded_message_definition "
+                    "FROM message_definitions"
+                ):
+                    if enc == "ros2msg":
+                        defs[str(name)] = str(text)
         known = {c.id for c in self.connections}
-        for cid, topic, msgtype, fmt in db.execute(
-            "SELECT id, name, type, serialization_format FROM topics ORDER BY id"
-        ):
-            if cid not in known and fmt == "cdr":
-                self.connections.append(
-                    SalvagedConnection(int(cid), str(topic), str(msgtype), defs.get(msgtype, ""))
-                )
+        try:
+            for cid, topic, msgtype, fmt in db.execute(
+                "SELECT id, name, type, serialization_format FROM topics ORDER BY id"
+            ):
+                if cid not in known and fmt == "cdr":
+                    self.connections.append(
+                        SalvagedConnection(
+                            int(cid), str(topic), str(msgtype), defs.get(msgtype, "")
+                        )
+                    )
+        except sqlite3.Error:  # a message of a lost topic stops the reading where it comes
+            if not self.connections:
+                raise
         self._register_types()
         from .bags import typestore
 
@@ -458,14 +482,14 @@ class SqliteSalvage(_Salvage):
                 return f"zstd: {exc}"
         if t <= 0:
             return f"log time {t}"
-        if self._last_log and not (
-            -MAX_STAMP_BACKSTEP_NS < t - self._last_log < MAX_STAMP_JUMP_NS
-        ):
+        if self._last_log and not (-MAX_STAMP_BACKSTEP_NS < t - self._last_log < MAX_STAMP_JUMP_NS):
             return f"log time jumps from {self._last_log} to {t} ns"
         if len(raw) < 8 or raw[:4] not in CDR_HEADERS:
             return f"no CDR header (starts {raw[:4].hex(' ') or 'empty'})"
         if not any(raw[4:]):
             return f"payload of {len(raw) - 4} zero bytes"
+        if self._padded and _holds_pad(raw):
+            return "it runs past the end of the file"
         if c.msgtype not in self.typestore.fielddefs:
             self._raw = raw  # a type defined nowhere: BagSource names it or ignores the topic
             return ""
