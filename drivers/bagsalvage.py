@@ -39,6 +39,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 CDR_HEADERS = (b"\x00\x01\x00\x00", b"\x00\x00\x00\x00")  # little/big-endian plain CDR
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # rosbag2's per-message compression
 PAD = b"\xa5RPpad\x5a\xc3"  # what a cut-short .db3 is padded with to whole pages
+_PAD_ROTATIONS = [PAD[i:] + PAD[:i] for i in range(len(PAD))]
 MAX_STAMP_JUMP_NS = 86_400 * 10**9  # a stamp a day away from the one before it is garbage
 MAX_STAMP_BACKSTEP_NS = 10 * 10**9  # log and header stamps may go back a little, not 10 s
 
@@ -315,8 +316,8 @@ def sqlite_damage(path: Path) -> str:
     """Why a ``.db3`` file cannot be trusted as it is ('' when whole): a size that is not the
     page count its header gives, or a failed ``PRAGMA quick_check`` (which reads every page)."""
     head = _head(path)
-    if not head.startswith(SQLITE_MAGIC):
-        return "not an SQLite database (bad magic)"
+    if not head.startswith(SQLITE_MAGIC) or len(head) < 100:
+        return "not an SQLite database (bad magic or header)"
     page = _page_size(head)
     (pages,) = struct.unpack_from(">I", head, 28)
     valid = head[24:28] == head[92:96] and pages > 0
@@ -336,9 +337,8 @@ def sqlite_damage(path: Path) -> str:
 
 def _holds_pad(raw: bytes) -> bool:
     """Whether ``raw`` holds 8 bytes of the PAD pattern, or ends in 4 or more of them."""
-    rots = [PAD[i:] + PAD[:i] for i in range(len(PAD))]
-    return any(r in raw for r in rots) or any(
-        raw.endswith(r[:k]) for r in rots for k in range(4, len(PAD))
+    return any(r in raw for r in _PAD_ROTATIONS) or any(
+        raw.endswith(r[:k]) for r in _PAD_ROTATIONS for k in range(4, len(PAD))
     )
 
 
@@ -375,6 +375,7 @@ class SqliteSalvage(_Salvage):
         self._finish()
 
     def _read(self, f: Path) -> None:
+        self._last_id = 0  # each split file numbers its messages from 1
         with tempfile.TemporaryDirectory(prefix="radarpose-salvage-") as tmp:
             copy = Path(tmp) / "bag.db3"
             shutil.copyfile(f, copy)
@@ -382,8 +383,8 @@ class SqliteSalvage(_Salvage):
                 if Path(f"{f}{side}").is_file():
                     shutil.copyfile(f"{f}{side}", f"{copy}{side}")
             data = _head(copy)
-            if not data.startswith(SQLITE_MAGIC):
-                self.damage = f"{f.name}: not an SQLite database (bad magic)"
+            if not data.startswith(SQLITE_MAGIC) or len(data) < 100:
+                self.damage = f"{f.name}: not an SQLite database (bad magic or header)"
                 return
             # SQLite refuses a file shorter than the page count in its header, and a page cut in
             # two. The copy is padded to whole pages with PAD, which no B-tree page can start

@@ -200,3 +200,11 @@ def test_import_keeps_the_readable_part_and_replay_reports_it(
     assert main(["-q", "replay", str(cut), "--speed", "max"]) == 1
     out = capsys.readouterr().out
     assert "stopped: " in out and "rec.db3: " in out
+
+
+def test_db3_without_a_whole_sqlite_header_is_a_clear_error(bag: Path, tmp_path: Path) -> None:
+    cut = damaged(bag, tmp_path, lambda d: d[:50])
+    with pytest.raises(
+        DriversError, match=r"rec: not a readable ROS bag \(.*rec\.db3: not an SQLite"
+    ):
+        BagSource(cut)
