@@ -24,8 +24,9 @@ Stamps are int64 ns: the header stamp, or the bag's log time when the header sta
 ``stamps="log"``). Frames leave in stamp order through a reorder window over the bag's log order.
 Types come from the definitions stored in the bag, then from radarpose's own store (ROS
 standard messages, ours, ti_mmwave_rospkg's); a topic whose type is defined nowhere is an error
-naming it. A damaged bag is a :class:`~drivers.errors.DriversError` saying where reading stopped;
-the frames before the damage have been delivered by then.
+naming it. A damaged bag (ROS1, MCAP, or sqlite3 with or without its ``metadata.yaml``: see
+:mod:`drivers.bagsalvage`) is a :class:`~drivers.errors.DriversError` saying where reading
+stopped; the frames before the damage have been delivered by then.
 """
 
 from __future__ import annotations
@@ -98,7 +99,13 @@ def _reader_errors() -> tuple[type[BaseException], ...]:
     from rosbags.rosbag1 import ReaderError as R1
     from rosbags.rosbag2 import ReaderError as R2
 
+    try:
+        from apsw import Error as ApswError  # rosbags' sqlite3 storage reads through apsw
+    except ImportError:
+        ApswError = sqlite3.Error  # noqa: N806
+
     return (
+        ApswError,
         AnyReaderError,
         R1,
         R2,
@@ -194,15 +201,22 @@ class BagSource:
 
     # -- setup -----------------------------------------------------------------------------
     def _open(self, any_reader: Any) -> Any:
-        """rosbags' reader; for a ROS1 or MCAP bag it cannot open, the records before the damage."""
-        from .bagsalvage import salvage
+        """rosbags' reader; for a bag it cannot open (or a damaged sqlite3 one, which it might read
+        as zeros), the messages before the damage, read record by record or row by row."""
+        from .bagsalvage import salvage, sqlite_damage, sqlite_files
 
         try:
             reader = any_reader([self.path])
             reader.open()
-            return reader
         except _reader_errors() as exc:
             why = _why(exc)
+        else:
+            why = next(
+                (f"{f.name}: {w}" for f in sqlite_files(self.path) if (w := sqlite_damage(f))), ""
+            )
+            if not why:
+                return reader
+            reader.close()
         try:
             rescue = salvage(self.path)
         except DriversError as exc:
@@ -213,8 +227,11 @@ class BagSource:
             rescue = None
         if rescue is None:
             raise DriversError(f"{self.path}: not a readable ROS bag ({why})")
-        self.damage = f"{why}; read record by record: {rescue.damage or 'no damage found'}"
-        self.stats.warn(f"damaged bag ({self.damage})")
+        if rescue.damage:
+            self.damage = f"{why}; read record by record: {rescue.damage}"
+            self.stats.warn(f"damaged bag ({self.damage})")
+        else:  # e.g. no index or metadata.yaml, but every message is there
+            self.stats.warn(f"bag read record by record ({why}); no damage found")
         return rescue
 
     def _rig_sensor(self, topic: str) -> str | None:

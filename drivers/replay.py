@@ -201,10 +201,12 @@ def replay_file(
     max_lag: float | None = None,
     progress: bool = False,
     consumer: Callable[[Frame], None] | None = None,
+    on_streams: Callable[[dict[str, StreamSpec]], None] | None = None,
     **bag_options: Any,
 ) -> ReplayResult:
     """Replay a recording or bag once: pace it, optionally synchronise it (``sync_skew`` s, clock
-    offsets from its calibration), record it to a new HDF5, and hand each frame to ``consumer``."""
+    offsets from its calibration), record it to a new HDF5, and hand each frame to ``consumer``
+    (``on_streams`` is told the streams before the first frame, e.g. to set that consumer up)."""
     from .calibfile import parse_calibration
     from .progress import progress as bar
     from .recording import RecordingWriter
@@ -216,6 +218,8 @@ def replay_file(
     with ReplaySource(inner, speed, clock=clock, max_lag=max_lag) as src:
         rig_yaml, cal_yaml, ref = file_context(inner)
         specs = stream_specs(inner)
+        if on_streams is not None:
+            on_streams(specs)
         sync = None
         if sync_skew is not None:
             import yaml

@@ -8,7 +8,7 @@ output keeps a ``done`` count per stream; a folder output skips frames whose ``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import h5py
@@ -18,6 +18,8 @@ from drivers import (
     MmwcasCapture,
     RadarConfig,
     RecordingReader,
+    Rig,
+    StreamSpec,
     find_config,
     load_radar_config,
 )
@@ -65,6 +67,79 @@ def _rtpose_fn(
     return proc.tensor, (half, 32, 128, 256), np.float16
 
 
+def _check_mode(mode: str, tensor: str) -> None:
+    if mode not in MODES:
+        raise SensingError(f"unknown output {mode!r} (choose: {', '.join(MODES)})")
+    if tensor not in RTPOSE_TENSORS:
+        raise SensingError(f"unknown RT-Pose tensor {tensor!r} (choose: roi, f16)")
+
+
+def _mode_fn(
+    radar: RadarConfig,
+    mode: str,
+    tensor: str,
+    resampler: Resampler,
+    calibration: CascadeCalibration | None,
+) -> tuple[Callable[[np.ndarray], np.ndarray], str, tuple[int, ...], type]:
+    """``mode``'s function of one radar cube, its dataset name, per-frame shape and dtype
+    (``points`` gives ``(n, len(FIELDS))`` rows a frame, appended to one dataset)."""
+    if mode == "hupr":
+        return HuprHeatmapper(radar), "heatmap", (16, 64, 64, 8), np.complex64
+    if mode == "rtpose":
+        fn, shape, dtype = _rtpose_fn(radar, tensor, resampler, calibration)
+        return fn, tensor, shape, dtype
+    if mode == "points":
+        return PointCloudExtractor(radar), "points", (len(FIELDS),), np.float32
+    return (
+        lambda cube: doppler_profiles(cube, radar),
+        "doppler_range",
+        (radar.n_loops, radar.n_samples),
+        np.float32,
+    )
+
+
+def _datasets(
+    g: h5py.Group, name: str, shape: tuple[int, ...], dtype: type, frames: int | None
+) -> None:
+    """A stream's output datasets: ``frames`` long, or growing as frames come when None."""
+    n = frames or 0
+    grow = frames is None
+    if name == "points":
+        if "points" not in g:
+            g.create_dataset(
+                "points", (0, *shape), np.float32, maxshape=(None, *shape), chunks=(4096, *shape)
+            )
+            g.create_dataset("points_count", (n,), np.int64, maxshape=(None,) if grow else None)
+            g.attrs["fields"] = list(FIELDS)
+    elif grow:
+        g.create_dataset(name, (0, *shape), dtype, maxshape=(None, *shape), chunks=(1, *shape))
+    else:
+        g.require_dataset(name, (n, *shape), dtype, chunks=(1, *shape))
+    if grow:
+        g.create_dataset("stamp_ns", (0,), np.int64, maxshape=(None,))
+    else:
+        g.require_dataset("stamp_ns", (n,), np.int64)
+
+
+def _store(g: h5py.Group, name: str, i: int, res: np.ndarray, stamp: int) -> None:
+    """Frame ``i``'s result and stamp; ``done`` is set after the data, so a crash never marks an
+    unwritten frame done."""
+    if name == "points":
+        pts = g["points"]
+        pts.resize(pts.shape[0] + len(res), axis=0)
+        pts[pts.shape[0] - len(res) :] = res
+        per_frame = g["points_count"]
+        res = np.int64(len(res))
+    else:
+        per_frame = g[name]
+    for ds in (per_frame, g["stamp_ns"]):
+        if ds.shape[0] <= i:
+            ds.resize(i + 1, axis=0)
+    per_frame[i] = res
+    g["stamp_ns"][i] = stamp
+    g.attrs["done"] = i + 1
+
+
 def preprocess_recording(
     src: str | Path,
     out: str | Path,
@@ -80,10 +155,7 @@ def preprocess_recording(
     network input) or ``f16`` float16 ``(frames, 32, 32, 128, 256)`` (``tensor``), using the
     ``resampler`` and optional cascade ``calibration``.
     """
-    if mode not in MODES:
-        raise SensingError(f"unknown output {mode!r} (choose: {', '.join(MODES)})")
-    if tensor not in RTPOSE_TENSORS:
-        raise SensingError(f"unknown RT-Pose tensor {tensor!r} (choose: roi, f16)")
+    _check_mode(mode, tensor)
     written: dict[str, int] = {}
     with RecordingReader(src) as rec, h5py.File(out, "a") as f:
         radars = [n for n, s in rec.streams.items() if s.kind == "radar_adc"]
@@ -96,56 +168,100 @@ def preprocess_recording(
             radar = _radar_of(info.config, f"{src}:{name}")
             g = f.require_group(name)
             done = int(g.attrs.get("done", 0))
-            fn: Callable[[np.ndarray], np.ndarray]
-            if mode == "hupr":
-                hm = HuprHeatmapper(radar)
-                fn = hm
-                ds = g.require_dataset(
-                    "heatmap", (info.frames, 16, 64, 64, 8), np.complex64, chunks=(1, 16, 64, 64, 8)
-                )
-            elif mode == "rtpose":
-                fn, shape, dtype = _rtpose_fn(radar, tensor, resampler, calibration)
+            fn, ds, shape, dtype = _mode_fn(radar, mode, tensor, resampler, calibration)
+            if mode == "rtpose":
                 g.attrs["resampler"] = resampler
-                ds = g.require_dataset(tensor, (info.frames, *shape), dtype, chunks=(1, *shape))
-            elif mode == "points":
-                fn = PointCloudExtractor(radar)
-                if "points" not in g:
-                    g.create_dataset(
-                        "points",
-                        (0, len(FIELDS)),
-                        np.float32,
-                        maxshape=(None, len(FIELDS)),
-                        chunks=(4096, len(FIELDS)),
-                    )
-                    g.create_dataset("points_count", (info.frames,), np.int64)
-                    g.attrs["fields"] = list(FIELDS)
-            else:
-                fn = lambda cube, r=radar: doppler_profiles(cube, r)  # noqa: E731
-                ds = g.require_dataset(
-                    "doppler_range",
-                    (info.frames, radar.n_loops, radar.n_samples),
-                    np.float32,
-                    chunks=(1, radar.n_loops, radar.n_samples),
-                )
-            stamps = g.require_dataset("stamp_ns", (info.frames,), np.int64)
+            _datasets(g, ds, shape, dtype, info.frames)
             for i, words, stamp in progress(
                 _frames_of(rec, name, done), total=info.frames - done, desc=f"{name} -> {mode}"
             ):
-                res = fn(cube_from_words(words, radar))
-                if mode == "points":
-                    pts = g["points"]
-                    pts.resize(pts.shape[0] + len(res), axis=0)
-                    pts[pts.shape[0] - len(res) :] = res
-                    g["points_count"][i] = len(res)
-                else:
-                    ds[i] = res
-                stamps[i] = stamp
-                g.attrs["done"] = (
-                    i + 1
-                )  # after the data: a crash never marks an unwritten frame done
+                _store(g, ds, i, fn(cube_from_words(words, radar)), stamp)
                 f.flush()
             written[name] = int(g.attrs.get("done", 0))
     return written
+
+
+def stream_radars(
+    specs: Mapping[str, StreamSpec], rig: Rig | None = None, source: str = ""
+) -> dict[str, RadarConfig]:
+    """The config of every raw radar stream of a file source: its own recorded YAML, else the
+    rig's radar of that name."""
+    out: dict[str, RadarConfig] = {}
+    for name, spec in specs.items():
+        if spec.kind != "radar_adc":
+            continue
+        if spec.config:
+            out[name] = _radar_of(spec.config, f"{source}:{name}")
+        elif rig is not None and name in rig.radars:
+            out[name] = rig.radars[name]
+        else:
+            raise SensingError(
+                f"{source}: radar stream {name!r} carries no radar config and "
+                + ("the rig has no radar of that name" if rig else "no rig was given (--rig)")
+            )
+    if not out:
+        raise SensingError(
+            f"{source}: no raw radar (ADC) stream to preprocess "
+            f"(streams: {', '.join(f'{n} {s.kind}' for n, s in specs.items()) or 'none'})"
+        )
+    return out
+
+
+class FramePreprocessor:
+    """``mode`` over radar ADC frames as they come (a replay), each radar's results appended to
+    ``out`` (a new HDF5 file, laid out as :func:`preprocess_recording` writes it) when given."""
+
+    def __init__(
+        self,
+        radars: Mapping[str, RadarConfig],
+        mode: str,
+        out: str | Path | None = None,
+        *,
+        tensor: str = "roi",
+        resampler: Resampler = "reference",
+        calibration: CascadeCalibration | None = None,
+        source: str = "",
+    ) -> None:
+        _check_mode(mode, tensor)
+        if out is not None and Path(out).exists():
+            raise SensingError(f"{out}: already exists; choose a new name")
+        self.radars, self.mode = dict(radars), mode
+        self._fns = {
+            n: _mode_fn(r, mode, tensor, resampler, calibration) for n, r in self.radars.items()
+        }
+        self.counts = dict.fromkeys(self.radars, 0)
+        self._file: h5py.File | None = None
+        if out is not None:
+            self._file = h5py.File(out, "w")
+            self._file.attrs["source"] = source
+            self._file.attrs["mode"] = mode
+            for n, (_, ds, shape, dtype) in self._fns.items():
+                g = self._file.create_group(n)
+                if mode == "rtpose":
+                    g.attrs["resampler"] = resampler
+                _datasets(g, ds, shape, dtype, None)
+
+    def __call__(self, sensor: str, words: np.ndarray, stamp_ns: int) -> np.ndarray | None:
+        """The result for one frame's int16 ADC words ``(words,)`` of ``sensor`` (shape as
+        :func:`preprocess_recording` stores a frame); None for a radar not being processed."""
+        if sensor not in self._fns:
+            return None
+        fn, ds, _, _ = self._fns[sensor]
+        res = fn(cube_from_words(words, self.radars[sensor]))
+        if self._file is not None:
+            _store(self._file[sensor], ds, self.counts[sensor], res, stamp_ns)
+        self.counts[sensor] += 1
+        return res
+
+    def close(self) -> None:
+        if self._file is not None and self._file.id.valid:
+            self._file.close()
+
+    def __enter__(self) -> FramePreprocessor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def hupr_sequence_to_npy(

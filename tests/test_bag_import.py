@@ -501,12 +501,27 @@ def test_truncated_bag_replays_its_readable_part_then_errs(
                     np.testing.assert_array_equal(v, b.data[k])
 
 
-def test_truncated_sqlite_bag_is_a_clear_error(tmp_path: Path, content: dict[str, Any]) -> None:
-    bag = tmp_path / "b_sqlite"
-    sensor_bag(bag, True, "sqlite3", content)
-    _cut(bag, 0.6)
-    with pytest.raises(DriversError, match=r"b_sqlite: not a readable ROS bag \(\w+"):
-        BagSource(bag)
+def test_truncated_sqlite_bag_replays_its_readable_part(
+    tmp_path: Path, content: dict[str, Any]
+) -> None:
+    """(tests/test_sqlite_salvage.py tries many cuts and corruptions on a bigger bag.)"""
+    whole, cut = tmp_path / "whole" / "b_sqlite", tmp_path / "cut" / "b_sqlite"
+    for p in (whole, cut):
+        p.parent.mkdir()
+        sensor_bag(p, True, "sqlite3", content)
+    with BagSource(whole) as src:
+        full = by_sensor(src)
+    _cut(cut, 0.95)  # the messages are on the last two of its 11 pages
+    got, err = _read_until_error(cut)
+    assert "b_sqlite: damaged bag, replayed up to the damage" in err and "b_sqlite.db3: " in err
+    assert 0 < sum(len(v) for v in got.values()) < sum(len(v) for v in full.values())
+    for sensor, frames in got.items():
+        if sensor == "ti-mmwave-radar-scan":  # a scan frame's points may end at the damage
+            frames = frames[:-1]
+        for a, b in zip(frames, full[sensor][: len(frames)], strict=True):
+            assert (a.stamp_ns, a.counter) == (b.stamp_ns, b.counter)
+            for k, v in a.data.items():
+                np.testing.assert_array_equal(v, b.data[k])
 
 
 def test_garbage_inside_a_bag_is_a_clear_error(tmp_path: Path, content: dict[str, Any]) -> None:

@@ -1,5 +1,7 @@
 """``radarpose replay rec.h5|in.bag``: a recording or bag through the live source interface,
-paced at recorded speed, N× or as fast as possible; per-sensor counts, drops and sync report."""
+paced at recorded speed, N× or as fast as possible; per-sensor counts, drops and sync report;
+``--preprocess`` streams the raw radar frames through sensing's preprocessing (``--out`` keeps
+the results, laid out as ``radarpose preprocess`` writes them), ``--infer`` through inference."""
 
 from __future__ import annotations
 
@@ -39,6 +41,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--weights", default=None, help="with --infer: checkpoint (default: the shipped model)"
     )
+    p.add_argument(
+        "--preprocess",
+        choices=["hupr", "points", "microdoppler", "rtpose"],
+        default=None,
+        help="stream the raw radar frames through this preprocessing (as `radarpose preprocess`)",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help="with --preprocess: write the results to this new HDF5 file (as `preprocess` does)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,17 +62,41 @@ def run(args: argparse.Namespace) -> int:
     rig = load_rig(args.rig) if args.rig else None
     bag_options = {"topics": args.topics} if args.topics else {}
     if args.infer:
+        if args.preprocess:
+            print("--infer preprocesses itself: give --infer or --preprocess, not both")
+            return 2
         return _infer(args, rig or load_rig("hupr"), speed, bag_options)
-    res = replay_file(
-        args.input,
-        rig=rig,
-        speed=speed,
-        record=args.record,
-        sync_skew=args.sync,
-        max_lag=args.max_lag,
-        progress=not args.quiet,
-        **bag_options,
-    )
+    if args.out and not args.preprocess:
+        print("--out holds preprocessing results: give --preprocess with it")
+        return 2
+    pre: list[Any] = []  # the FramePreprocessor, once the streams are known
+
+    def setup(specs: dict[str, Any]) -> None:
+        from sensing.preprocess import FramePreprocessor, stream_radars
+
+        radars = stream_radars(specs, rig, str(args.input))
+        pre.append(FramePreprocessor(radars, args.preprocess, args.out, source=str(args.input)))
+
+    def consume(f: Any) -> None:
+        if f.kind == "radar_adc":
+            pre[0](f.sensor, f.data["adc"], f.stamp_ns)
+
+    try:
+        res = replay_file(
+            args.input,
+            rig=rig,
+            speed=speed,
+            record=args.record,
+            sync_skew=args.sync,
+            max_lag=args.max_lag,
+            progress=not args.quiet,
+            consumer=consume if args.preprocess else None,
+            on_streams=setup if args.preprocess else None,
+            **bag_options,
+        )
+    finally:
+        for p in pre:
+            p.close()
     pace = "as fast as possible" if speed is None else f"at {speed:g}x"
     print(f"replayed {args.input} {pace}:")
     print("\n".join(res.counts.lines(res.unreadable)))
@@ -69,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  warning: {w}")
     if res.sync is not None:
         print("\n".join(res.sync.lines()))
+    if pre:
+        done = ", ".join(f"{s} {n} frames" for s, n in pre[0].counts.items())
+        print(f"preprocessed ({args.preprocess}): {done}" + (f" -> {args.out}" if args.out else ""))
     if res.recorded is not None:
         print(f"recorded {args.record}: " + ", ".join(f"{s} {n}" for s, n in res.recorded.items()))
     if res.error:
