@@ -9,8 +9,8 @@
   solved and roll, pitch, z kept from the starting calibration (use the ICP or a reflector session
   for those). Both sensors see the surface facing them, but not equally (the LiDAR only the
   front, the radar also diffuse returns from the sides and back): the difference is an offset
-  along the viewing ray, solved as one extra parameter ``radial_bias`` (m, positive = the radar
-  centroid lies farther than the LiDAR's).
+  along the viewing ray, optionally solved as one extra parameter ``radial_bias`` (m, positive =
+  the radar centroid lies farther than the LiDAR's); left out, it ends up in x.
 * :func:`calibrate_icp` registers radar static scatterers accumulated over the recording to the
   LiDAR's static background (open3d point-to-plane ICP, Tukey kernel): all six parameters, as far
   as the scatterers span the room.
@@ -123,12 +123,14 @@ def calibrate_person(
     noise: float = 0.05,
     min_pairs: int = 10,
     min_extent: float = 0.5,
-    radial_bias: bool = True,
+    radial_bias: bool = False,
 ) -> PersonResult:
     """``T_radar_lidar`` refined from person tracks, starting from ``T_nominal`` (4×4): yaw, x, y
     (and the radial bias) solved, roll, pitch, z kept (see the module doc). Offsets are the two
     sensors' clock offsets (s). ``threshold`` (m) separates inlier pairs, ``noise`` (m) is the
-    soft-L1 scale."""
+    soft-L1 scale. ``radial_bias`` also solves the offset along the viewing ray; it differs from an
+    x shift only by ``1 − cos(azimuth)``, so it needs a walk spanning a wide azimuth (on 5 s walks
+    spanning ~25° it soaked up 13-16 cm of x error, hence off by default)."""
     r, l_c, _, dropped = pair_tracks(
         radar, lidar, radar_offset=radar_offset, lidar_offset=lidar_offset
     )
@@ -235,10 +237,14 @@ def estimate_lidar_offset(
     *,
     radar_offset: float = 0.0,
     max_lag: float = 0.3,
+    signal: str = "range",
 ) -> OffsetResult:
-    """The LiDAR's clock offset (s, LiDAR stamp − reference clock) from the person's range from
-    the radar in both sensors (the radar's :attr:`Track.ranges`, else its centroids' norms), given
-    the radar's own offset ``radar_offset`` (0 for the reference)."""
+    """The LiDAR's clock offset (s, LiDAR stamp − reference clock) from the person's motion in
+    both sensors, given the radar's own offset ``radar_offset`` (0 for the reference).
+
+    ``signal="range"``: the person's range from the radar (the radar's :attr:`Track.ranges`, else
+    its centroids' norms); ``"xy"``: the horizontal centroid positions (the radar's azimuth is
+    noisier than its range)."""
     if len(radar.stamps_ns) < 5 or len(lidar.stamps_ns) < 5:
         raise CalibrationError(
             f"the person was found in {len(radar.stamps_ns)} radar and {len(lidar.stamps_ns)} "
@@ -246,10 +252,16 @@ def estimate_lidar_offset(
         )
     t0 = radar.stamps_ns[0]
     tr = (radar.stamps_ns - t0) / 1e9
-    xr = radar.ranges if radar.ranges is not None else np.linalg.norm(radar.centroids, axis=1)
-    ok = despike(tr, xr[:, None])
     tl = (lidar.stamps_ns - t0) / 1e9
-    xl = np.linalg.norm(apply(T_radar_lidar, lidar.centroids), axis=1)
+    ql = apply(T_radar_lidar, lidar.centroids)
+    if signal == "range":
+        xr = radar.ranges if radar.ranges is not None else np.linalg.norm(radar.centroids, axis=1)
+        xr, xl = xr[:, None], np.linalg.norm(ql, axis=1)[:, None]
+    elif signal == "xy":
+        xr, xl = radar.centroids[:, :2], ql[:, :2]
+    else:
+        raise CalibrationError(f"signal {signal!r}: expected 'range' or 'xy'")
+    ok = despike(tr, xr)
     res = estimate_offset(tr[ok], xr[ok], tl, xl, max_lag=max_lag)
     res.offset += radar_offset
     return res

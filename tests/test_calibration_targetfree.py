@@ -100,7 +100,7 @@ def _synthetic_tracks(bias: float, noise: float, seed: int = 0) -> tuple[Track, 
 
 def test_person_solver_recovers_yaw_position_and_radial_bias() -> None:
     radar, lidar, _ = _synthetic_tracks(bias=0.08, noise=0.05)
-    res = calibrate_person(radar, lidar, PERTURB @ T_TRUE)
+    res = calibrate_person(radar, lidar, PERTURB @ T_TRUE, radial_bias=True)
     assert abs(_yaw_deg(invert(T_TRUE) @ res.T)) < 0.3
     assert np.linalg.norm(res.T[:2, 3] - T_TRUE[:2, 3]) < 0.02
     # across ±30° a radial offset differs from an x shift by at most 13 %: known to ~2 cm

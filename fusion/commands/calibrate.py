@@ -46,6 +46,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--rig", default="rtpose", help="rig for --simulate (default rtpose)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--radial-bias",
+        action="store_true",
+        help="person: also solve the radar-LiDAR offset along the viewing ray (needs a walk "
+        "spanning a wide azimuth; otherwise it trades off against x)",
+    )
 
 
 def _board(text: str):  # noqa: ANN202
@@ -278,7 +284,9 @@ def _target_free(
         f"{len(lt.stamps_ns)} of {lt.frames} LiDAR frames (dropped: {lt.dropped})"
     )
     if args.method == "person":
-        r = calibrate_person(rt, lt, T0, radar_offset=off_r, lidar_offset=off_l)
+        r = calibrate_person(
+            rt, lt, T0, radar_offset=off_r, lidar_offset=off_l, radial_bias=args.radial_bias
+        )
         out.transforms.pop(f"T_{lidar}_{radar}", None)  # type: ignore[attr-defined]
         out.transforms[key] = r.T  # type: ignore[attr-defined]
         lines.append(
