@@ -47,7 +47,7 @@ def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
     (d / "rig.yaml").write_text(text)
     sim = Simulation(
         load_rig(d / "rig.yaml"),
-        SimConfig(seconds=4.0, seed=1, motions=["walk"], scatterers_per_person=200),
+        SimConfig(seconds=8.0, seed=1, motions=["walk"], scatterers_per_person=100),
     )
     path = d / "walk.h5"
     simulate_to_recording(sim, path, progress=False, sensors=["radar", "lidar", "groundtruth"])
@@ -69,8 +69,8 @@ def _torso_at(walk: dict, stamps_ns: np.ndarray, offset: float) -> np.ndarray:
 
 def test_person_tracks_follow_the_walking_person(walk: dict) -> None:
     lt, rt = walk["lidar"], walk["radar"]
-    assert lt.frames == 40 and sum(lt.dropped.values()) <= 2
-    assert rt.frames == 40 and len(rt.stamps_ns) >= 30
+    assert lt.frames == 80 and sum(lt.dropped.values()) <= 4
+    assert rt.frames == 80 and len(rt.stamps_ns) >= 60
     # LiDAR: the cluster of the surface facing the rig, ~9 cm in front of the torso axis
     e = apply(T_TRUE, lt.centroids) - _torso_at(walk, lt.stamps_ns, LIDAR_OFFSET)
     assert np.median(np.linalg.norm(e[:, :2], axis=1)) < 0.15
@@ -119,23 +119,49 @@ def test_person_solver_refusals() -> None:
         calibrate_person(radar, still, T_TRUE)
     with pytest.raises(CalibrationError, match="do not overlap in time"):
         calibrate_person(radar, lidar, T_TRUE, lidar_offset=100.0)
+    # an arc at one distance: a yaw looks like a sideways shift, so the yaw stays uncertain
+    t = np.arange(0, 3, 0.1)
+    az = np.radians(np.linspace(-25, 25, len(t)))
+    p = np.column_stack([3.5 * np.cos(az), 3.5 * np.sin(az), np.full(len(t), 0.1)])
+    ns, n = (t * 1e9).astype(np.int64), np.full(len(t), 50)
+    noisy = p + np.column_stack([np.random.default_rng(0).normal(0, 0.12, (len(t), 2)), 0 * t])
+    with pytest.raises(CalibrationError, match=r"yaw uncertain by 1\.\d deg"):
+        calibrate_person(Track(ns, noisy, n), Track(ns, apply(invert(T_TRUE), p), n), T_TRUE)
     empty = Track(np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros(0, np.int64), 40)
     with pytest.raises(CalibrationError, match="found in 0 radar"):
         calibrate_person(empty, lidar, T_TRUE)
 
 
+def test_person_refinement_on_recording(walk: dict) -> None:
+    # this 8 s walk spans 2.3 m of range and 28° of azimuth; measured: yaw 0.19°, x +5.4 cm,
+    # y -4.0 cm from a 3° / 10 cm start (12 s walk, another seed: 0.13°, 9 cm; 5 s: 0.04°-2.1°)
+    start = PERTURB @ T_TRUE
+    res = calibrate_person(walk["radar"], walk["lidar"], start, lidar_offset=LIDAR_OFFSET)
+    assert abs(_yaw_deg(invert(T_TRUE) @ res.T)) < 0.5
+    assert np.linalg.norm(res.T[:2, 3] - T_TRUE[:2, 3]) < 0.08
+    assert res.sigma_yaw_deg < 1.0 and res.pairs >= 60
+    # the first 2.5 s are a nearly straight stretch: refused, no rotation about it is observable
+    cut = walk["radar"].stamps_ns[0] + int(2.5e9)
+    short = [
+        Track(t.stamps_ns[k], t.centroids[k], t.points[k], t.frames)
+        for t in (walk["radar"], walk["lidar"])
+        for k in [t.stamps_ns < cut]
+    ]
+    with pytest.raises(CalibrationError, match="person positions .* are collinear"):
+        calibrate_person(*short, start, lidar_offset=LIDAR_OFFSET)
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="measured on this 4 s walk (3-4.2 m, -6..+17 deg azimuth): yaw error 1.8 deg and "
-    "~12 cm laterally from a 3 deg / 10 cm start; the radar's per-frame direction errors "
-    "(~10 cm, changing with walking direction) and the short range span couple yaw and y",
+    reason="measured 6.7 cm horizontal error on this walk: the radar's per-frame direction "
+    "(median of 2-8 CFAR points of the moving cluster) is off by 5-9 cm (median) across range, "
+    "varying with the walking direction as arms and legs swing",
 )
-def test_person_refinement_on_recording_within_1_deg_5_cm(walk: dict) -> None:
+def test_person_refinement_on_recording_within_2_cm(walk: dict) -> None:
     res = calibrate_person(
         walk["radar"], walk["lidar"], PERTURB @ T_TRUE, lidar_offset=LIDAR_OFFSET
     )
-    assert rotation_error_deg(res.T, T_TRUE) < 1.0
-    assert np.linalg.norm(res.T[:3, 3] - T_TRUE[:3, 3]) < 0.05
+    assert np.linalg.norm(res.T[:2, 3] - T_TRUE[:2, 3]) < 0.02
 
 
 def _room_cloud(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -190,12 +216,15 @@ def test_icp_on_recording_within_1_deg_5_cm(walk: dict) -> None:
 
 def test_lidar_clock_offset_from_the_walk(walk: dict) -> None:
     r = estimate_lidar_offset(walk["radar"], walk["lidar"], T_TRUE)
-    # measured +22 ms late on a 5 s walk: the radar's strongest moving reflector leads the
-    # LiDAR's surface centroid (see the xfail below); this bound says what the method delivers
-    assert r.offset == pytest.approx(LIDAR_OFFSET, abs=0.035)
+    # measured -6.2 ms here (xy tracks; -2.4 to -7.3 ms on three other 5-12 s walks)
+    assert r.offset == pytest.approx(LIDAR_OFFSET, abs=0.010)
 
 
-@pytest.mark.xfail(strict=True, reason="radar-derived range leads the LiDAR centroid by ~20 ms")
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured -6.2 ms on this walk: per-frame radar direction errors of 5-9 cm against "
+    "~1 m/s of walking leave a few ms; the range signal is worse here (-15 ms)",
+)
 def test_lidar_clock_offset_within_5_ms(walk: dict) -> None:
     r = estimate_lidar_offset(walk["radar"], walk["lidar"], T_TRUE)
     assert r.offset == pytest.approx(LIDAR_OFFSET, abs=0.005)

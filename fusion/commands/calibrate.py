@@ -292,7 +292,8 @@ def _target_free(
         lines.append(
             f"{key} ({', '.join(r.solved)} solved; roll, pitch, z kept from the base): "
             f"{r.pairs} frame pairs, RMS {r.rms * 1000:.1f} mm, radial bias "
-            f"{r.radial_bias * 1000:+.1f} mm; dropped {r.dropped}"
+            f"{r.radial_bias * 1000:+.1f} mm, yaw 1-sigma {r.sigma_yaw_deg:.2f} deg; "
+            f"dropped {r.dropped}"
         )
         entry = {
             "method": "person",
@@ -301,6 +302,7 @@ def _target_free(
             "inliers": r.fit.inliers.tolist(),
             "rms_mm": round(r.rms * 1000, 2),
             "radial_bias_mm": round(r.radial_bias * 1000, 2),
+            "sigma_yaw_deg": round(r.sigma_yaw_deg, 4),
             "dropped": r.dropped,
         }
         return key, r.T, {key: entry}, r.fit
