@@ -192,7 +192,8 @@ def calibrate_person(
 @dataclass
 class IcpResult:
     """``T`` = ``T_radar_lidar``; ``fitness`` = share of radar points with a LiDAR point within
-    ``max_distance``; ``inlier_rmse`` m (point-to-plane); ``points`` radar points registered."""
+    the last ``max_distance``; ``inlier_rmse`` m over those correspondences; ``points`` distinct
+    radar points registered."""
 
     T: np.ndarray
     fitness: float

@@ -17,7 +17,7 @@ from calibration import CalibrationError
 from calibration.person import Track, lidar_person_track, radar_person_track, radar_static_cloud
 from calibration.rigid import rotation_error_deg
 from calibration.targetfree import calibrate_icp, calibrate_person, estimate_lidar_offset
-from drivers import RecordingReader, load_rig
+from drivers import Calibration, RecordingReader, load_rig
 from drivers.sim import SimConfig, Simulation
 from drivers.sim.simulate import simulate_to_recording
 from drivers.transforms import apply, from_euler, invert
@@ -228,3 +228,23 @@ def test_lidar_clock_offset_from_the_walk(walk: dict) -> None:
 def test_lidar_clock_offset_within_5_ms(walk: dict) -> None:
     r = estimate_lidar_offset(walk["radar"], walk["lidar"], T_TRUE)
     assert r.offset == pytest.approx(LIDAR_OFFSET, abs=0.005)
+
+
+def test_calibrate_command_person(walk: dict, tmp_path: Path) -> None:
+    from drivers.calibfile import load_calibration
+    from fusion.cli import main
+
+    base = tmp_path / "base.yaml"
+    Calibration({"T_radar_lidar": PERTURB @ T_TRUE}, {"radar": 0.0, "lidar": LIDAR_OFFSET}).save(
+        base
+    )
+    out, rep = tmp_path / "calib.yaml", tmp_path / "report"
+    args = ["calibrate", str(walk["path"]), "--method", "person", "--base", str(base)]
+    assert main([*args, "-o", str(out), "--report", str(rep)]) == 0
+    cal = load_calibration(out)
+    assert abs(_yaw_deg(invert(T_TRUE) @ cal.transforms["T_radar_lidar"])) < 0.5
+    r = cal.residuals["T_radar_lidar"]
+    assert r["method"] == "person" and r["solved"] == ["yaw", "x", "y"]
+    assert len(r["per_pair_mm"]) == len(r["inliers"]) >= 60
+    assert r["error_vs_simulation_truth"]["translation_mm"] < 80
+    assert (rep / "residuals.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
