@@ -210,6 +210,7 @@ def calibrate_icp(
     kernel: float = 0.1,
     min_points: int = 6,
     iterations: int = 60,
+    min_fitness: float = 0.3,
 ) -> IcpResult:
     """``T_radar_lidar`` from radar static points ``(M, ≥3)`` (radar frame) and the LiDAR static
     cloud ``(K, 3)`` (LiDAR frame), starting at ``T_init`` (4×4): point-to-plane ICP of the radar
@@ -243,6 +244,12 @@ def calibrate_icp(
                 "guess is too far off or the clouds show different scenes"
             )
         T = np.asarray(res.transformation)
+    if res.fitness < min_fitness:
+        raise CalibrationError(
+            f"after ICP only {res.fitness:.0%} of the {len(rp)} static radar points lie within "
+            f"{max_distance[-1]} m of a LiDAR surface (need {min_fitness:.0%}): it did not "
+            "converge; too few radar scatterers on surfaces the LiDAR sees, or a poor start"
+        )
     return IcpResult(invert(T), float(res.fitness), float(res.inlier_rmse), len(rp))
 
 

@@ -311,7 +311,7 @@ def _target_free(
     key = f"clock_offset_{lidar}"
     lines.append(
         f"{lidar} clock offset {o.offset * 1000:+.1f} ms (was {off_l * 1000:+.1f} ms) from "
-        f"{o.samples} radar frames, residual {o.rms * 1000:.1f} mm of range"
+        f"{o.samples} radar frames, residual {o.rms * 1000:.1f} mm"
     )
     entry = {
         "method": "temporal",
