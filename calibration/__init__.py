@@ -8,6 +8,8 @@ Writes the calibration YAML defined in ``drivers.calibfile``. Imports ``drivers`
 * :mod:`.board`: LiDAR ↔ camera from checkerboards; intrinsics from board images (OpenCV).
 * :mod:`.intrinsics`: ROS and OpenCV camera YAML.
 * :mod:`.temporal`: clock offsets and drift from motion both sensors see.
+* :mod:`.person` / :mod:`.targetfree`: radar ↔ LiDAR without targets: a walking person's tracks
+  (yaw, x, y and the LiDAR clock offset) and ICP of the static room.
 """
 
 from .board import BoardObservation, BoardSpec, calibrate_intrinsics, calibrate_lidar_camera
@@ -15,6 +17,7 @@ from .errors import CalibrationError
 from .intrinsics import camera_info_yaml, load_camera_yaml
 from .reflectors import calibrate_reflectors, placements_from_recording
 from .rigid import RigidResult, compose, solve_rigid, solve_rigid_no_elevation
+from .targetfree import calibrate_icp, calibrate_person, estimate_lidar_offset
 from .temporal import estimate_drift, estimate_offset
 
 __all__ = [
@@ -22,12 +25,15 @@ __all__ = [
     "BoardSpec",
     "CalibrationError",
     "RigidResult",
+    "calibrate_icp",
     "calibrate_intrinsics",
+    "calibrate_person",
     "calibrate_lidar_camera",
     "calibrate_reflectors",
     "camera_info_yaml",
     "compose",
     "estimate_drift",
+    "estimate_lidar_offset",
     "estimate_offset",
     "load_camera_yaml",
     "placements_from_recording",

@@ -1,4 +1,10 @@
-"""``radarpose calibrate session.h5 --method reflectors|board -o calib.yaml --report DIR``."""
+"""``radarpose calibrate session.h5 --method reflectors|board|person|icp|temporal -o calib.yaml``.
+
+``reflectors`` and ``board`` need a target session; ``person``, ``icp`` and ``temporal`` need only a
+recording with one person walking through the radar's and the LiDAR's view, and refine the base
+calibration (``--base``, else the recording's own): ``person`` the radar-LiDAR yaw and horizontal
+position, ``icp`` all six from the static room, ``temporal`` the LiDAR's clock offset.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("session", help="HDF5 recording of a calibration session")
     p.add_argument(
         "--method",
-        choices=["reflectors", "board", "intrinsics"],
+        choices=["reflectors", "board", "intrinsics", "person", "icp", "temporal"],
         default="reflectors",
         help="reflectors: radar-LiDAR; board: LiDAR-camera (and camera-radar by composition); "
-        "intrinsics: a camera's intrinsics from board images, written as ROS camera_info YAML",
+        "intrinsics: a camera's intrinsics from board images, written as ROS camera_info YAML; "
+        "person, icp: target-free radar-LiDAR refinement; temporal: the LiDAR's clock offset",
     )
     p.add_argument("-o", "--out", default="calib.yaml", help="calibration YAML to write")
     p.add_argument("--report", default=None, help="folder for the report (PNGs and a summary)")
@@ -23,8 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=float, default=0.1, help="corner reflector size (m)")
     p.add_argument(
         "--board",
-        default="6x8x0.08",
-        help="checkerboard ROWSxCOLSxSQUARE[+MARGIN] in squares and metres (default 6x8x0.08)",
+        default="6x8x0.08+0.08",
+        help="checkerboard ROWSxCOLSxSQUARE[+MARGIN]: squares and metres, MARGIN the white border "
+        "around the pattern (default 6x8x0.08+0.08, as the simulator draws it)",
     )
     p.add_argument(
         "--base",
@@ -37,10 +45,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="first write a simulated session with N placements to SESSION (try-out and tests)",
+        help="first write a simulated session with N placements (reflectors, board) or N seconds "
+        "of one person walking (person, icp, temporal) to SESSION (try-out and tests)",
     )
     p.add_argument("--rig", default="rtpose", help="rig for --simulate (default rtpose)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--radial-bias",
+        action="store_true",
+        help="person: also solve the radar-LiDAR offset along the viewing ray (needs a walk "
+        "spanning a wide azimuth; otherwise it trades off against x)",
+    )
 
 
 def _board(text: str):  # noqa: ANN202
@@ -57,6 +72,9 @@ def _board(text: str):  # noqa: ANN202
         ) from None
 
 
+TARGET_FREE = ("person", "icp", "temporal")
+
+
 def _simulate(args: argparse.Namespace) -> None:
     from drivers import DriversError, load_rig
     from drivers.sim.sessions import (
@@ -69,7 +87,14 @@ def _simulate(args: argparse.Namespace) -> None:
     if Path(args.session).exists():
         raise DriversError(f"{args.session} exists; --simulate writes a new session")
     rig = load_rig(args.rig)
-    if args.method == "reflectors":
+    if args.method in TARGET_FREE:
+        from drivers.sim import SimConfig, Simulation
+        from drivers.sim.simulate import simulate_to_recording
+
+        sim = Simulation(rig, SimConfig(seconds=args.simulate, seed=args.seed, motions=["walk"]))
+        names = [*rig.sensors_of("radar"), *rig.sensors_of("lidar"), "groundtruth"]
+        n = simulate_to_recording(sim, args.session, sensors=names)
+    elif args.method == "reflectors":
         pos = spread_positions(args.simulate, args.seed)
         # one camera too, so that the report can draw both sensors over an image
         names = rig.sensors_of("radar") + rig.sensors_of("lidar") + rig.sensors_of("camera")[:1]
@@ -130,6 +155,9 @@ def run(args: argparse.Namespace) -> int:
             f"placements); LiDAR frames {st.lidar_frames} ({st.lidar_missed} without the target); "
             f"{st.placements_dropped} placements dropped"
         )
+    elif args.method in TARGET_FREE:
+        key, T, resid, res = _target_free(args, radar, lidar, base, out, lines)
+        frm, to = lidar, radar
     else:
         from calibration.board import calibrate_lidar_camera, observations_from_recording
 
@@ -148,21 +176,27 @@ def run(args: argparse.Namespace) -> int:
             f"({st['board_not_found']} without the board, {st['no_lidar']} without LiDAR returns); "
             f"corner reprojection RMS {np.sqrt(np.mean([o.reprojection_px**2 for o in obs])):.2f} px"
         )
-    out.transforms[key] = T
-    resid = {
-        key: {
-            "per_target_mm": (res.residuals * 1000).round(2).tolist(),
-            "inliers": res.inliers.tolist(),
-            "rms_mm": round(res.rms * 1000, 2),
-            "sigma_rotation_deg": round(res.sigma_rotation_deg, 4),
-            "sigma_translation_mm": round(res.sigma_translation * 1000, 2),
+    if args.method not in TARGET_FREE:
+        out.transforms[key] = T
+        resid = {
+            key: {
+                "per_target_mm": (res.residuals * 1000).round(2).tolist(),
+                "inliers": res.inliers.tolist(),
+                "rms_mm": round(res.rms * 1000, 2),
+                "sigma_rotation_deg": round(res.sigma_rotation_deg, 4),
+                "sigma_translation_mm": round(res.sigma_translation * 1000, 2),
+            }
         }
-    }
-    lines.append(
-        f"{key}: RMS residual {res.rms * 1000:.1f} mm, 1-sigma {res.sigma_rotation_deg:.3f} deg / "
-        f"{res.sigma_translation * 1000:.1f} mm"
-    )
-    if truth is not None:
+        lines.append(
+            f"{key}: RMS residual {res.rms * 1000:.1f} mm, 1-sigma {res.sigma_rotation_deg:.3f} deg / "
+            f"{res.sigma_translation * 1000:.1f} mm"
+        )
+    if truth is not None and T is None:  # temporal: the clock offset against the truth
+        true = truth.clock_offsets.get(lidar, 0.0) - truth.clock_offsets.get(radar, 0.0)
+        err = out.clock_offsets[lidar] - base.clock_offsets.get(radar, 0.0) - true
+        resid[key]["error_vs_simulation_truth_ms"] = round(err * 1000, 2)
+        lines.append(f"{key} against the simulation's truth: {err * 1000:+.1f} ms")
+    elif truth is not None:
         Tt = truth.get(to, frm)
         e_r, e_t = rotation_error_deg(T, Tt), float(np.linalg.norm(T[:3, 3] - Tt[:3, 3]))
         resid[key]["error_vs_simulation_truth"] = {
@@ -195,7 +229,8 @@ def run(args: argparse.Namespace) -> int:
     if report:
         from calibration.report import points_on_image, residual_bars
 
-        residual_bars(res.residuals, res.inliers, key, report / "residuals.png")
+        if res is not None:
+            residual_bars(res.residuals, res.inliers, key, report / "residuals.png")
         if camera and lidar and args.method == "board":
             with RecordingReader(args.session) as rec:
                 img = next(rec.frames(camera)).data["image"]
@@ -250,6 +285,96 @@ def _intrinsics(args: argparse.Namespace, camera: str | None) -> int:
         f"cy {stored.cy:.1f}\nwrote {args.out} (ROS camera_info)"
     )
     return 0
+
+
+def _target_free(
+    args: argparse.Namespace,
+    radar: str | None,
+    lidar: str | None,
+    base: object,
+    out: object,
+    lines: list[str],
+) -> tuple[str, object, dict, object]:
+    """Run ``--method person|icp|temporal``: updates ``out`` (a Calibration) and ``lines``;
+    returns the result's key, ``T_radar_lidar`` (None for temporal), residuals entry and the
+    rigid fit with per-pair residuals (person) or None."""
+    from calibration import CalibrationError
+    from calibration.person import lidar_person_track, radar_person_track, radar_static_cloud
+    from calibration.targetfree import calibrate_icp, calibrate_person, estimate_lidar_offset
+    from drivers import DriversError
+
+    if not (radar and lidar):
+        raise CalibrationError(f"{args.session}: --method {args.method} needs a radar and a LiDAR")
+    try:
+        T0 = base.get(radar, lidar)  # type: ignore[attr-defined]
+    except DriversError:
+        raise CalibrationError(
+            f"--method {args.method} refines a radar-LiDAR transform but the base calibration has "
+            f"none between {radar!r} and {lidar!r}: pass --base calib.yaml (reflectors or nominal)"
+        ) from None
+    offsets = base.clock_offsets  # type: ignore[attr-defined]
+    off_r, off_l = offsets.get(radar, 0.0), offsets.get(lidar, 0.0)
+    lt, background = lidar_person_track(args.session, lidar)
+    key = f"T_{radar}_{lidar}"
+    if args.method == "icp":
+        pts, n = radar_static_cloud(args.session, radar)
+        r = calibrate_icp(pts, background, T0)
+        out.transforms.pop(f"T_{lidar}_{radar}", None)  # type: ignore[attr-defined]
+        out.transforms[key] = r.T  # type: ignore[attr-defined]
+        lines.append(
+            f"ICP: {r.points} distinct static radar points from {n} frames onto {len(background)} "
+            f"LiDAR background points; fitness {r.fitness:.2f}, inlier RMSE "
+            f"{r.inlier_rmse * 1000:.1f} mm"
+        )
+        entry = {
+            "method": "icp",
+            "fitness": round(r.fitness, 4),
+            "inlier_rmse_mm": round(r.inlier_rmse * 1000, 2),
+            "radar_points": r.points,
+        }
+        return key, r.T, {key: entry}, None
+    rt = radar_person_track(args.session, radar)
+    lines.append(
+        f"person in {len(rt.stamps_ns)} of {rt.frames} radar frames (dropped: {rt.dropped}) and "
+        f"{len(lt.stamps_ns)} of {lt.frames} LiDAR frames (dropped: {lt.dropped})"
+    )
+    if args.method == "person":
+        r = calibrate_person(
+            rt, lt, T0, radar_offset=off_r, lidar_offset=off_l, radial_bias=args.radial_bias
+        )
+        out.transforms.pop(f"T_{lidar}_{radar}", None)  # type: ignore[attr-defined]
+        out.transforms[key] = r.T  # type: ignore[attr-defined]
+        lines.append(
+            f"{key} ({', '.join(r.solved)} solved; roll, pitch, z kept from the base): "
+            f"{r.pairs} frame pairs, RMS {r.rms * 1000:.1f} mm, radial bias "
+            f"{r.radial_bias * 1000:+.1f} mm, yaw 1-sigma {r.sigma_yaw_deg:.2f} deg; "
+            f"dropped {r.dropped}"
+        )
+        entry = {
+            "method": "person",
+            "solved": list(r.solved),
+            "per_pair_mm": (r.fit.residuals * 1000).round(2).tolist(),
+            "inliers": r.fit.inliers.tolist(),
+            "rms_mm": round(r.rms * 1000, 2),
+            "radial_bias_mm": round(r.radial_bias * 1000, 2),
+            "sigma_yaw_deg": round(r.sigma_yaw_deg, 4),
+            "dropped": r.dropped,
+        }
+        return key, r.T, {key: entry}, r.fit
+    o = estimate_lidar_offset(rt, lt, T0, radar_offset=off_r)
+    out.clock_offsets[lidar] = o.offset  # type: ignore[attr-defined]
+    key = f"clock_offset_{lidar}"
+    lines.append(
+        f"{lidar} clock offset {o.offset * 1000:+.1f} ms (was {off_l * 1000:+.1f} ms) from "
+        f"{o.samples} radar frames, residual {o.rms * 1000:.1f} mm"
+    )
+    entry = {
+        "method": "temporal",
+        "offset_s": round(o.offset, 6),
+        "rms_mm": round(o.rms * 1000, 2),
+        "samples": o.samples,
+    }
+    return key, None, {key: entry}, None
 
 
 def _yaml(text: str):  # noqa: ANN202
