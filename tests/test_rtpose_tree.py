@@ -184,3 +184,63 @@ def test_pcd_errors(tmp_path: Path) -> None:
         + np.float32([1, 2, 3]).tobytes()
     )
     np.testing.assert_array_equal(read_pcd(p), [[1, 2, 3, 0]])  # no intensity field: 0
+
+
+def test_tree_written_from_the_simulator_reads_back(tmp_path: Path) -> None:
+    """A two-frame RT-Pose tree from a simulated rtpose-rig recording: radar words, LiDAR, labels
+    and calibration come back as the simulator wrote them."""
+    from drivers import RecordingReader, load_rig, unpack_frame
+    from drivers.sim import SimConfig, Simulation, simulate_to_recording
+
+    rig = load_rig("rtpose")
+    rec = tmp_path / "sim.h5"
+    sim = Simulation(rig, SimConfig(people=1, seconds=0.2, seed=4, motions=["walk"]))
+    simulate_to_recording(sim, rec, progress=False, sensors=["radar", "lidar", "groundtruth"])
+    root = tmp_path / "RT-Pose"
+    seq = root / "sequences" / "0"
+    (seq / "lidar").mkdir(parents=True)
+    (root / "file_meta.txt").write_text("0,2023_0801_1000\n")
+    with RecordingReader(rec) as r:
+        radar = r.radar_config("radar")
+        words = r.read("radar", "adc")
+        stamps = r.stamps("radar")
+        joints = r.read("groundtruth", "joints")[:, 0]  # (frames, 15, 3), radar frame
+        clouds = [f.data["points"] for f in r.frames("lidar")]
+    frames = [unpack_frame(w, radar) for w in words]
+    write_mmwcas_capture(seq / "radar/bin", frames, radar, timestamps_ns=stamps)
+    for k, pts in enumerate(clouds):
+        (seq / "lidar" / f"{k:06d}.pcd").write_bytes(
+            pcd_header("x y z intensity", "4 4 4 4", "F F F F", "1 1 1 1", len(pts), "binary")
+            + np.ascontiguousarray(pts, "<f4").tobytes()
+        )
+    # RT-Pose numbers labels by camera frame and points them at radar frame ids (capture frame k
+    # is id k + 1)
+    train = {"0": {f"{k:06d}": [{"Radar_frameID": f"{k + 1:06d}", "pose": j.tolist()}]
+                   for k, j in enumerate(joints)}}  # fmt: skip
+    (root / "Train.json").write_text(json.dumps(train))
+    T_rl = rig.T_ref("lidar")
+    T_cl = np.linalg.inv(rig.T_ref("cam-left")) @ T_rl
+    K = rig.config.sensors["cam-left"].camera.K
+    calib = {
+        "radar": {"extrinsic": T_rl.reshape(-1).tolist()},
+        "left_cam": {"extrinsic": T_cl.reshape(-1).tolist(), "intrinsic": np.c_[K, np.zeros(3)].reshape(-1).tolist()},
+    }  # fmt: skip
+    (root / "calib.json").write_text(json.dumps(calib))
+
+    t = RtposeTree(root)
+    got = list(t.radar_frames("0"))
+    assert len(got) == len(frames) == 2
+    for f, want, st in zip(got, frames, stamps, strict=True):
+        np.testing.assert_array_equal(unpack_frame(f.data["adc"], radar), want)  # per-chip words
+        assert f.stamp_ns == st
+    labels = t.labels("train")["0"]
+    for lab, j in zip(labels, joints, strict=True):
+        np.testing.assert_allclose(lab.pose, j, atol=1e-6)
+        # the label's radar frame is the capture frame it was simulated with
+        assert lab.radar_index - 1 in (0, 1)
+    np.testing.assert_array_equal(t.lidar("0", 1)[:, :3], clouds[1][:, :3])
+    cal = t.calibration()
+    np.testing.assert_allclose(cal.get("radar", "lidar"), T_rl, atol=1e-12)
+    np.testing.assert_allclose(
+        cal.get("cam-left", "radar"), np.linalg.inv(rig.T_ref("cam-left")), atol=1e-9
+    )
