@@ -27,7 +27,13 @@ BONE_SLOT = np.array([0, 1, 2, 0, 1, 2, 3, 4, 5, 6, 7, 5, 6, 7])
 CROSS_BONES = (0, 3, 8, 11)  # pelvis-hip and thorax-shoulder edges: across the body
 PARENT = np.full(15, -1)
 PARENT[EDGES[:, 1]] = EDGES[:, 0]
-TORSO = (0, 1, 4, 7, 9, 12)  # pelvis, hips, thorax, shoulders: the body's bulk, LiDAR seeds
+TORSO = (0, 1, 4, 7, 9, 12)
+LIMB_ENDS = (3, 6, 11, 14)  # ankles and wrists
+LIMB_JOINTS = (2, 3, 5, 6, 10, 11, 13, 14)  # knees, ankles, elbows, wrists: can hide behind
+# limb radius (m) per RTPOSE15 edge (adult anthropometry): what a bone covers in the image
+EDGE_RADIUS = np.array(
+    [0.10, 0.075, 0.05, 0.10, 0.075, 0.05, 0.14, 0.09, 0.06, 0.045, 0.035, 0.06, 0.045, 0.035]
+)  # pelvis, hips, thorax, shoulders: the body's bulk, LiDAR seeds
 # how far a joint centre sits behind the body surface the camera sees (m): about the limb radius
 # (adult anthropometry; torso joints are inside the trunk, head at its centre)
 THICKNESS = np.array(
@@ -127,17 +133,21 @@ def lidar_depths(
     radius_m: float = 0.05,
     min_points: int = 3,
     min_conf: float = 0.3,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Depth z (m) of each joint centre ``(P, 15)`` and its number of supporting LiDAR points.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Depth z (m) of each joint centre ``(P, 15)``, its number of supporting LiDAR points, and
+    whether the depth may belong to another body part ``(P, 15)`` bool.
 
     Per person: segment its cluster, then per keypoint take the median depth of the cluster's
     points within ``radius_m`` (converted to pixels at the person's depth) and add the joint's
-    body thickness. NaN where fewer than ``min_points`` points support a joint.
+    body thickness. NaN where fewer than ``min_points`` points support a joint. A limb joint whose
+    keypoint lies on another bone's image (a hand beside the hip, a knee behind the other leg)
+    may be hidden behind it: its depth then only says the joint is not nearer (``overlap``).
     """
     kp = np.asarray(keypoints, dtype=np.float64)
     p = len(kp)
     depth = np.full((p, 15), np.nan)
     support = np.zeros((p, 15), dtype=np.int64)
+    overlap = np.zeros((p, 15), dtype=bool)
     pts = np.asarray(points_cam, dtype=np.float64)
     front = pts[:, 2] > 0.1
     pts = pts[front]
@@ -150,6 +160,9 @@ def lidar_depths(
             continue
         z_person = float(np.median(pts[members, 2]))
         r_px = max(2.0, radius_m * cam.fx / z_person)
+        overlap[i] = _on_other_bones(
+            kp[i], conf[i] >= min_conf, (EDGE_RADIUS + radius_m) * cam.fx / z_person
+        )
         tree = cKDTree(uv[members])
         for j in range(15):
             if conf[i, j] < min_conf:
@@ -158,7 +171,24 @@ def lidar_depths(
             support[i, j] = len(near)
             if len(near) >= min_points:
                 depth[i, j] = float(np.median(pts[members[near], 2])) + THICKNESS[j]
-    return depth, support
+    return depth, support, overlap
+
+
+def _on_other_bones(kp: np.ndarray, ok: np.ndarray, reach_px: np.ndarray) -> np.ndarray:
+    """``(15,)`` bool: limb joints whose keypoint ``(15, 2)`` lies within ``reach_px`` ``(14,)`` of
+    a bone (both ends ``ok``) not attached to it, in the image."""
+    out = np.zeros(15, dtype=bool)
+    a, b = kp[EDGES[:, 0]], kp[EDGES[:, 1]]
+    ab = b - a
+    good = ok[EDGES[:, 0]] & ok[EDGES[:, 1]]
+    for j in LIMB_JOINTS:
+        if not ok[j]:
+            continue
+        t = np.clip(((kp[j] - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-9), 0, 1)
+        dist = np.linalg.norm(a + t[:, None] * ab - kp[j], axis=-1)
+        other = good & (EDGES[:, 0] != j) & (EDGES[:, 1] != j)
+        out[j] = bool((other & (dist < reach_px)).any())
+    return out
 
 
 # -- (b) triangulation -------------------------------------------------------------------------
@@ -279,6 +309,8 @@ def refine_track(
     f_scale: float = 2.5,
     max_nfev: int = 100,
     sigma_rel_depth: float | None = None,
+    sigma_straight: float | None = None,
+    depth_bound: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint least-squares fit of one person's whole track; returns joints ``(T, 15, 3)`` and bone lengths ``(14,)``.
 
@@ -321,6 +353,15 @@ def refine_track(
     # the weak pose prior acts on bones whose child has no depth measurement of its own
     # on limbs and spine only: hips and shoulders turn with the body, often far out of the view
     rel_mask = ~has_d[:, EDGES[:, 1]] & ~np.isin(np.arange(len(EDGES)), CROSS_BONES)[None]
+    # a limb end no camera sees (ankles below the image at close range) continues its parent
+    # bone: a straight knee or elbow, the middle of what joints bend
+    seen = np.zeros((n_t, 15), bool)
+    for cf in obs_conf:
+        seen |= np.asarray(cf) >= min_conf
+    straight = ~seen[:, list(LIMB_ENDS)]
+    if depth is not None:  # or seen, but with no LiDAR depth of its own: depth is a guess
+        straight |= ~has_d[:, list(LIMB_ENDS)]
+    end_edge = [int(np.flatnonzero(EDGES[:, 1] == j)[0]) for j in LIMB_ENDS]
     dt = np.diff(times)
     # acceleration residual of triples (t-1, t, t+1), scaled to m/s² / sigma
     if n_t >= 3:
@@ -344,6 +385,8 @@ def refine_track(
             # behind it is what occlusion by the body's near side looks like, so it costs little
             dz = zc - d_obs
             r_d = np.where(dz < 0, dz / sigma_depth, dz / sigma_behind)
+            if depth_bound is not None:  # possibly another body part's surface: a bound only
+                r_d = np.where(depth_bound & (dz >= 0), 0.0, r_d)
             res.append(np.where(has_d, r_d, 0.0).ravel())
         bl = np.linalg.norm(X[:, EDGES[:, 1]] - X[:, EDGES[:, 0]], axis=-1)
         res.append(((bl - L) / sigma_bone).ravel())
@@ -354,6 +397,13 @@ def refine_track(
             zr = (X @ Rs[depth_cam].T + ts[depth_cam])[..., 2]
             rel = (zr[:, EDGES[:, 1]] - zr[:, EDGES[:, 0]]) / sigma_rel_depth
             res.append(np.where(rel_mask, rel, 0.0).ravel())
+        if sigma_straight is not None:
+            ends = list(LIMB_ENDS)
+            mid, top = PARENT[ends], PARENT[PARENT[ends]]
+            up = X[:, mid] - X[:, top]
+            up = up / np.maximum(np.linalg.norm(up, axis=-1, keepdims=True), 1e-6)
+            dev = (X[:, ends] - X[:, mid] - L[end_edge][None, :, None] * up) / sigma_straight
+            res.append(np.where(straight[..., None], dev, 0.0).ravel())
         res.append((x[n_x:] - prior) / sigma_prior)
         if n_t >= 3:
             acc = (
@@ -395,6 +445,14 @@ def refine_track(
                 S[r, jt[t, a] * 3 : jt[t, a] * 3 + 3] = 1
                 S[r, jt[t, b] * 3 : jt[t, b] * 3 + 3] = 1
                 r += 1
+    if sigma_straight is not None:
+        for t in range(n_t):
+            for k, j in enumerate(LIMB_ENDS):
+                for _ax in range(3):
+                    for q in (j, PARENT[j], PARENT[PARENT[j]]):
+                        S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
+                    S[r, n_x + BONE_SLOT[end_edge[k]]] = 1
+                    r += 1
     for e in range(n_slot):
         S[r, n_x + e] = 1
         r += 1
@@ -427,6 +485,7 @@ def refine_windowed(
     *,
     times: np.ndarray,
     depth: np.ndarray | None = None,
+    depth_bound: np.ndarray | None = None,
     bone_prior: np.ndarray | None = None,
     window: int = 40,
     overlap: int = 8,
@@ -443,7 +502,7 @@ def refine_windowed(
     if n <= window + overlap:
         return refine_track(
             init, obs_uv, obs_conf, cams, T_cam_world, times=times, depth=depth,
-            bone_prior=bone_prior, **options,  # type: ignore[arg-type]
+            depth_bound=depth_bound, bone_prior=bone_prior, **options,  # type: ignore[arg-type]
         )  # fmt: skip
     out = np.zeros((n, 15, 3))
     weight = np.zeros(n)
@@ -461,6 +520,7 @@ def refine_windowed(
         X, L = refine_track(
             init[sl], [u[sl] for u in obs_uv], [c[sl] for c in obs_conf], cams, T_cam_world,
             times=times[sl], depth=None if depth is None else depth[sl], bone_prior=prior,
+            depth_bound=None if depth_bound is None else depth_bound[sl],
             **opts,  # type: ignore[arg-type]
         )  # fmt: skip
         fitted.append(L)
