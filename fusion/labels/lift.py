@@ -27,13 +27,16 @@ BONE_SLOT = np.array([0, 1, 2, 0, 1, 2, 3, 4, 5, 6, 7, 5, 6, 7])
 CROSS_BONES = (0, 3, 8, 11)  # pelvis-hip and thorax-shoulder edges: across the body
 PARENT = np.full(15, -1)
 PARENT[EDGES[:, 1]] = EDGES[:, 0]
-TORSO = (0, 1, 4, 7, 9, 12)
+TORSO = (0, 1, 4, 7, 9, 12)  # pelvis, hips, thorax, shoulders: the body's bulk, LiDAR seeds
 LIMB_ENDS = (3, 6, 11, 14)  # ankles and wrists
+# the bend (rad) an unmeasured limb end is expected at (knees backward, elbows forward): about
+# the flexion they hold when standing and walking
+FLEX = np.array([0.2, 0.2, 0.2, 0.2])
 LIMB_JOINTS = (2, 3, 5, 6, 10, 11, 13, 14)  # knees, ankles, elbows, wrists: can hide behind
 # limb radius (m) per RTPOSE15 edge (adult anthropometry): what a bone covers in the image
 EDGE_RADIUS = np.array(
     [0.10, 0.075, 0.05, 0.10, 0.075, 0.05, 0.14, 0.09, 0.06, 0.045, 0.035, 0.06, 0.045, 0.035]
-)  # pelvis, hips, thorax, shoulders: the body's bulk, LiDAR seeds
+)
 # how far a joint centre sits behind the body surface the camera sees (m): about the limb radius
 # (adult anthropometry; torso joints are inside the trunk, head at its centre)
 THICKNESS = np.array(
@@ -133,6 +136,7 @@ def lidar_depths(
     radius_m: float = 0.05,
     min_points: int = 3,
     min_conf: float = 0.3,
+    occlusion_margin: float = 0.06,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Depth z (m) of each joint centre ``(P, 15)``, its number of supporting LiDAR points, and
     whether the depth may belong to another body part ``(P, 15)`` bool.
@@ -160,7 +164,7 @@ def lidar_depths(
             continue
         z_person = float(np.median(pts[members, 2]))
         r_px = max(2.0, radius_m * cam.fx / z_person)
-        overlap[i] = _on_other_bones(
+        on_bone, along = _on_other_bones(
             kp[i], conf[i] >= min_conf, (EDGE_RADIUS + radius_m) * cam.fx / z_person
         )
         tree = cKDTree(uv[members])
@@ -171,13 +175,26 @@ def lidar_depths(
             support[i, j] = len(near)
             if len(near) >= min_points:
                 depth[i, j] = float(np.median(pts[members[near], 2])) + THICKNESS[j]
+        # the bone's surface where the joint's keypoint crosses it: a joint surface clearly
+        # nearer than that is the joint itself in front (a punch), otherwise it may be the bone
+        surf = depth[i] - THICKNESS
+        sa, sb = surf[EDGES[:, 0]], surf[EDGES[:, 1]]  # one end unmeasured: the other's
+        sa, sb = np.where(np.isfinite(sa), sa, sb), np.where(np.isfinite(sb), sb, sa)
+        occ = (1 - along) * sa + along * sb  # (15, 14); NaN where neither end is measured
+        with np.errstate(invalid="ignore"):
+            in_front = surf[:, None] < occ - occlusion_margin
+        overlap[i] = (on_bone & ~in_front).any(1) & np.isfinite(depth[i])
     return depth, support, overlap
 
 
-def _on_other_bones(kp: np.ndarray, ok: np.ndarray, reach_px: np.ndarray) -> np.ndarray:
-    """``(15,)`` bool: limb joints whose keypoint ``(15, 2)`` lies within ``reach_px`` ``(14,)`` of
-    a bone (both ends ``ok``) not attached to it, in the image."""
-    out = np.zeros(15, dtype=bool)
+def _on_other_bones(
+    kp: np.ndarray, ok: np.ndarray, reach_px: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which limb joints' keypoints ``(15, 2)`` lie within ``reach_px`` ``(14,)`` of a bone (both
+    ends ``ok``) not attached to it, in the image: ``(15, 14)`` bool, and where along each bone
+    (0 at its parent, 1 at its child) ``(15, 14)``."""
+    out = np.zeros((15, len(EDGES)), dtype=bool)
+    where = np.zeros((15, len(EDGES)))
     a, b = kp[EDGES[:, 0]], kp[EDGES[:, 1]]
     ab = b - a
     good = ok[EDGES[:, 0]] & ok[EDGES[:, 1]]
@@ -187,8 +204,9 @@ def _on_other_bones(kp: np.ndarray, ok: np.ndarray, reach_px: np.ndarray) -> np.
         t = np.clip(((kp[j] - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-9), 0, 1)
         dist = np.linalg.norm(a + t[:, None] * ab - kp[j], axis=-1)
         other = good & (EDGES[:, 0] != j) & (EDGES[:, 1] != j)
-        out[j] = bool((other & (dist < reach_px)).any())
-    return out
+        out[j] = other & (dist < reach_px)
+        where[j] = t
+    return out, where
 
 
 # -- (b) triangulation -------------------------------------------------------------------------
@@ -352,15 +370,15 @@ def refine_track(
     d_obs = np.zeros((n_t, 15)) if depth is None else np.nan_to_num(depth)
     # the weak pose prior acts on bones whose child has no depth measurement of its own
     # on limbs and spine only: hips and shoulders turn with the body, often far out of the view
-    rel_mask = ~has_d[:, EDGES[:, 1]] & ~np.isin(np.arange(len(EDGES)), CROSS_BONES)[None]
+    # a depth that only bounds the joint (maybe another body part's) leaves the priors on
+    own_d = has_d if depth_bound is None else has_d & ~np.asarray(depth_bound, bool)
+    rel_mask = ~own_d[:, EDGES[:, 1]] & ~np.isin(np.arange(len(EDGES)), CROSS_BONES)[None]
     # a limb end no camera sees (ankles below the image at close range) continues its parent
     # bone: a straight knee or elbow, the middle of what joints bend
     seen = np.zeros((n_t, 15), bool)
     for cf in obs_conf:
         seen |= np.asarray(cf) >= min_conf
-    straight = ~seen[:, list(LIMB_ENDS)]
-    if depth is not None:  # or seen, but with no LiDAR depth of its own: depth is a guess
-        straight |= ~has_d[:, list(LIMB_ENDS)]
+    straight = ~seen[:, list(LIMB_ENDS)] | (has_d & ~own_d)[:, list(LIMB_ENDS)]
     end_edge = [int(np.flatnonzero(EDGES[:, 1] == j)[0]) for j in LIMB_ENDS]
     dt = np.diff(times)
     # acceleration residual of triples (t-1, t, t+1), scaled to m/s² / sigma
@@ -385,7 +403,7 @@ def refine_track(
             # behind it is what occlusion by the body's near side looks like, so it costs little
             dz = zc - d_obs
             r_d = np.where(dz < 0, dz / sigma_depth, dz / sigma_behind)
-            if depth_bound is not None:  # possibly another body part's surface: a bound only
+            if depth_bound is not None:  # maybe another body part's surface: only a bound
                 r_d = np.where(depth_bound & (dz >= 0), 0.0, r_d)
             res.append(np.where(has_d, r_d, 0.0).ravel())
         bl = np.linalg.norm(X[:, EDGES[:, 1]] - X[:, EDGES[:, 0]], axis=-1)
@@ -402,7 +420,14 @@ def refine_track(
             mid, top = PARENT[ends], PARENT[PARENT[ends]]
             up = X[:, mid] - X[:, top]
             up = up / np.maximum(np.linalg.norm(up, axis=-1, keepdims=True), 1e-6)
-            dev = (X[:, ends] - X[:, mid] - L[end_edge][None, :, None] * up) / sigma_straight
+            # the body's forward direction: hip line (right to left) × spine
+            fwd = np.cross(X[:, 4] - X[:, 1], X[:, 7] - X[:, 0])[:, None]
+            fwd = fwd - (fwd * up).sum(-1, keepdims=True) * up
+            fwd = fwd / np.maximum(np.linalg.norm(fwd, axis=-1, keepdims=True), 1e-6)
+            # knees bend backward, elbows forward
+            bend = np.array([-1.0, -1.0, 1.0, 1.0])[None, :, None] * FLEX[None, :, None]
+            want = np.cos(bend) * up + np.sin(bend) * fwd
+            dev = (X[:, ends] - X[:, mid] - L[end_edge][None, :, None] * want) / sigma_straight
             res.append(np.where(straight[..., None], dev, 0.0).ravel())
         res.append((x[n_x:] - prior) / sigma_prior)
         if n_t >= 3:
@@ -449,7 +474,7 @@ def refine_track(
         for t in range(n_t):
             for k, j in enumerate(LIMB_ENDS):
                 for _ax in range(3):
-                    for q in (j, PARENT[j], PARENT[PARENT[j]]):
+                    for q in (j, PARENT[j], PARENT[PARENT[j]], 0, 1, 4, 7):
                         S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
                     S[r, n_x + BONE_SLOT[end_edge[k]]] = 1
                     r += 1
