@@ -1,4 +1,4 @@
-"""``radarpose label rec.h5 --detector sim|model.pt|model.onnx --lift lidar|stereo -o labels.h5``."""
+"""``radarpose label rec.h5 --detector sim|model.pt|model.onnx --lift lidar|stereo|lidar+stereo|mono -o labels.h5``."""
 
 from __future__ import annotations
 
