@@ -236,18 +236,19 @@ def test_simulated_detector_noise_and_swap_repair() -> None:
 
 # -- lifting on a simulated recording ----------------------------------------------------------
 SCENE = {"motion": "stand", "seed": 1}  # see the module docstring of fusion.labels.run for others
+# the issue's accuracy targets hold on a moving person: walking, about 3-4 m from the cameras
+# (its ankles below the LiDAR's field of view, its far arm swinging behind the body)
+WALK = {"motion": "walk", "seed": 1}
 
 
-@pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _simulate(out: Path, scene: dict[str, object]) -> Path:
     from drivers.sim import SimConfig, Simulation
     from drivers.sim.simulate import simulate_to_recording
 
-    out = tmp_path_factory.mktemp("labels") / "rt.h5"
     sim = Simulation(
         "rtpose",
         SimConfig(
-            people=1, seconds=2.0, seed=SCENE["seed"], motions=[SCENE["motion"]], clutter=False
+            people=1, seconds=2.0, seed=scene["seed"], motions=[scene["motion"]], clutter=False
         ),
     )
     # the simulated detector reads the projected truth, not the pixels: skip rendering them
@@ -257,6 +258,16 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
             sim, out, progress=False, sensors=["lidar", "cam-left", "cam-right", "groundtruth"]
         )
     return out
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _simulate(tmp_path_factory.mktemp("labels") / "rt.h5", SCENE)
+
+
+@pytest.fixture(scope="module")
+def walking(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _simulate(tmp_path_factory.mktemp("labels") / "walk.h5", WALK)
 
 
 def _mpjpe_vs_truth(labels: object, recording: Path) -> tuple[float, int]:
@@ -270,14 +281,24 @@ def _mpjpe_vs_truth(labels: object, recording: Path) -> tuple[float, int]:
     return float(mpjpe(labels.joints[ok, 0], gt[ok, 0]).mean()), int(ok.sum())
 
 
-def test_lidar_lifted_labels_within_5cm(recording: Path) -> None:
+def test_lidar_lifted_labels_within_5cm_on_a_walker(walking: Path) -> None:
     from fusion.labels.run import label_recording
 
-    labels = label_recording(recording, SimulatedDetector(sigma_px=3.0, seed=0), lift="lidar")
-    err, n = _mpjpe_vs_truth(labels, recording)
+    labels = label_recording(walking, SimulatedDetector(sigma_px=3.0, seed=0), lift="lidar")
+    err, n = _mpjpe_vs_truth(labels, walking)
     assert n >= 16  # of 20 reference frames
-    assert err < 0.05
+    assert err < 0.05  # measured 4.7 cm (docs/LABELS.md)
     assert (labels.method[labels.confidence > 0] == 1).mean() > 0.5  # mostly LiDAR depth
+
+
+def test_lidar_with_both_cameras_within_5cm_on_a_walker(walking: Path) -> None:
+    from fusion.labels.run import label_recording
+
+    det = SimulatedDetector(sigma_px=3.0, seed=0)
+    labels = label_recording(walking, det, lift="lidar+stereo")
+    err, n = _mpjpe_vs_truth(labels, walking)
+    assert n >= 16
+    assert err < 0.05  # measured 4.5 cm
 
 
 def test_stereo_labels_within_4cm(recording: Path) -> None:
@@ -288,6 +309,25 @@ def test_stereo_labels_within_4cm(recording: Path) -> None:
     assert n >= 16
     assert err < 0.04
     assert (labels.method[labels.confidence > 0] == 2).mean() > 0.5
+
+
+def test_stereo_labels_on_a_walker(walking: Path) -> None:
+    """The issue's 4 cm is not reached on this walker (5.5 cm: 3 px of noise is ~30 cm of depth
+    per joint at 3.5 m with a 0.3 m baseline, and the ankles swing in depth); this guards what is."""
+    from fusion.labels.run import label_recording
+
+    labels = label_recording(walking, SimulatedDetector(sigma_px=3.0, seed=0), lift="stereo")
+    err, n = _mpjpe_vs_truth(labels, walking)
+    assert n >= 16
+    assert err < 0.06
+
+
+@pytest.mark.xfail(strict=True, reason="issue #9: stereo on a walker measures 5.5 cm, target 4")
+def test_stereo_labels_within_4cm_on_a_walker(walking: Path) -> None:
+    from fusion.labels.run import label_recording
+
+    labels = label_recording(walking, SimulatedDetector(sigma_px=3.0, seed=0), lift="stereo")
+    assert _mpjpe_vs_truth(labels, walking)[0] < 0.04
 
 
 def test_label_command_writes_labels_report_and_hupr_json(

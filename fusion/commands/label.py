@@ -1,4 +1,4 @@
-"""``radarpose label rec.h5 --detector sim|model.pt|model.onnx --lift lidar|stereo -o labels.h5``."""
+"""``radarpose label rec.h5 --detector sim|model.pt|model.onnx --lift lidar|stereo|lidar+stereo|mono -o labels.h5``."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--lift",
-        choices=("lidar", "stereo", "mono"),
+        choices=("lidar", "stereo", "mono", "lidar+stereo"),
         default="lidar",
-        help="depth from the LiDAR, two cameras, or one camera and bone lengths alone",
+        help="depth from the LiDAR, two cameras, the LiDAR with both cameras, or one camera and bone lengths alone",
     )
     p.add_argument("-o", "--out", required=True, help="labels file (.h5)")
     p.add_argument("--camera", action="append", help="camera stream(s) to use (default: the rig's)")

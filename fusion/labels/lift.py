@@ -28,6 +28,15 @@ CROSS_BONES = (0, 3, 8, 11)  # pelvis-hip and thorax-shoulder edges: across the 
 PARENT = np.full(15, -1)
 PARENT[EDGES[:, 1]] = EDGES[:, 0]
 TORSO = (0, 1, 4, 7, 9, 12)  # pelvis, hips, thorax, shoulders: the body's bulk, LiDAR seeds
+LIMB_ENDS = (3, 6, 11, 14)  # ankles and wrists
+# the bend (rad) an unmeasured limb end is expected at (knees backward, elbows forward): about
+# the flexion they hold when standing and walking
+FLEX = np.array([0.2, 0.2, 0.2, 0.2])
+LIMB_JOINTS = (2, 3, 5, 6, 10, 11, 13, 14)  # knees, ankles, elbows, wrists: can hide behind
+# limb radius (m) per RTPOSE15 edge (adult anthropometry): what a bone covers in the image
+EDGE_RADIUS = np.array(
+    [0.10, 0.075, 0.05, 0.10, 0.075, 0.05, 0.14, 0.09, 0.06, 0.045, 0.035, 0.06, 0.045, 0.035]
+)
 # how far a joint centre sits behind the body surface the camera sees (m): about the limb radius
 # (adult anthropometry; torso joints are inside the trunk, head at its centre)
 THICKNESS = np.array(
@@ -127,17 +136,22 @@ def lidar_depths(
     radius_m: float = 0.05,
     min_points: int = 3,
     min_conf: float = 0.3,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Depth z (m) of each joint centre ``(P, 15)`` and its number of supporting LiDAR points.
+    occlusion_margin: float = 0.06,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Depth z (m) of each joint centre ``(P, 15)``, its number of supporting LiDAR points, and
+    whether the depth may belong to another body part ``(P, 15)`` bool.
 
     Per person: segment its cluster, then per keypoint take the median depth of the cluster's
     points within ``radius_m`` (converted to pixels at the person's depth) and add the joint's
-    body thickness. NaN where fewer than ``min_points`` points support a joint.
+    body thickness. NaN where fewer than ``min_points`` points support a joint. A limb joint whose
+    keypoint lies on another bone's image (a hand beside the hip, a knee behind the other leg)
+    may be hidden behind it: its depth then only says the joint is not nearer (``overlap``).
     """
     kp = np.asarray(keypoints, dtype=np.float64)
     p = len(kp)
     depth = np.full((p, 15), np.nan)
     support = np.zeros((p, 15), dtype=np.int64)
+    overlap = np.zeros((p, 15), dtype=bool)
     pts = np.asarray(points_cam, dtype=np.float64)
     front = pts[:, 2] > 0.1
     pts = pts[front]
@@ -150,6 +164,9 @@ def lidar_depths(
             continue
         z_person = float(np.median(pts[members, 2]))
         r_px = max(2.0, radius_m * cam.fx / z_person)
+        on_bone, along = _on_other_bones(
+            kp[i], conf[i] >= min_conf, (EDGE_RADIUS + radius_m) * cam.fx / z_person
+        )
         tree = cKDTree(uv[members])
         for j in range(15):
             if conf[i, j] < min_conf:
@@ -158,7 +175,38 @@ def lidar_depths(
             support[i, j] = len(near)
             if len(near) >= min_points:
                 depth[i, j] = float(np.median(pts[members[near], 2])) + THICKNESS[j]
-    return depth, support
+        # the bone's surface where the joint's keypoint crosses it: a joint surface clearly
+        # nearer than that is the joint itself in front (a punch), otherwise it may be the bone
+        surf = depth[i] - THICKNESS
+        sa, sb = surf[EDGES[:, 0]], surf[EDGES[:, 1]]  # one end unmeasured: the other's
+        sa, sb = np.where(np.isfinite(sa), sa, sb), np.where(np.isfinite(sb), sb, sa)
+        occ = (1 - along) * sa + along * sb  # (15, 14); NaN where neither end is measured
+        with np.errstate(invalid="ignore"):
+            in_front = surf[:, None] < occ - occlusion_margin
+        overlap[i] = (on_bone & ~in_front).any(1) & np.isfinite(depth[i])
+    return depth, support, overlap
+
+
+def _on_other_bones(
+    kp: np.ndarray, ok: np.ndarray, reach_px: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which limb joints' keypoints ``(15, 2)`` lie within ``reach_px`` ``(14,)`` of a bone (both
+    ends ``ok``) not attached to it, in the image: ``(15, 14)`` bool, and where along each bone
+    (0 at its parent, 1 at its child) ``(15, 14)``."""
+    out = np.zeros((15, len(EDGES)), dtype=bool)
+    where = np.zeros((15, len(EDGES)))
+    a, b = kp[EDGES[:, 0]], kp[EDGES[:, 1]]
+    ab = b - a
+    good = ok[EDGES[:, 0]] & ok[EDGES[:, 1]]
+    for j in LIMB_JOINTS:
+        if not ok[j]:
+            continue
+        t = np.clip(((kp[j] - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-9), 0, 1)
+        dist = np.linalg.norm(a + t[:, None] * ab - kp[j], axis=-1)
+        other = good & (EDGES[:, 0] != j) & (EDGES[:, 1] != j)
+        out[j] = other & (dist < reach_px)
+        where[j] = t
+    return out, where
 
 
 # -- (b) triangulation -------------------------------------------------------------------------
@@ -279,6 +327,8 @@ def refine_track(
     f_scale: float = 2.5,
     max_nfev: int = 100,
     sigma_rel_depth: float | None = None,
+    sigma_straight: float | None = None,
+    depth_bound: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint least-squares fit of one person's whole track; returns joints ``(T, 15, 3)`` and bone lengths ``(14,)``.
 
@@ -320,7 +370,16 @@ def refine_track(
     d_obs = np.zeros((n_t, 15)) if depth is None else np.nan_to_num(depth)
     # the weak pose prior acts on bones whose child has no depth measurement of its own
     # on limbs and spine only: hips and shoulders turn with the body, often far out of the view
-    rel_mask = ~has_d[:, EDGES[:, 1]] & ~np.isin(np.arange(len(EDGES)), CROSS_BONES)[None]
+    # a depth that only bounds the joint (maybe another body part's) leaves the priors on
+    own_d = has_d if depth_bound is None else has_d & ~np.asarray(depth_bound, bool)
+    rel_mask = ~own_d[:, EDGES[:, 1]] & ~np.isin(np.arange(len(EDGES)), CROSS_BONES)[None]
+    # a limb end no camera sees (ankles below the image at close range) continues its parent
+    # bone: a straight knee or elbow, the middle of what joints bend
+    seen = np.zeros((n_t, 15), bool)
+    for cf in obs_conf:
+        seen |= np.asarray(cf) >= min_conf
+    straight = ~seen[:, list(LIMB_ENDS)] | (has_d & ~own_d)[:, list(LIMB_ENDS)]
+    end_edge = [int(np.flatnonzero(EDGES[:, 1] == j)[0]) for j in LIMB_ENDS]
     dt = np.diff(times)
     # acceleration residual of triples (t-1, t, t+1), scaled to m/s² / sigma
     if n_t >= 3:
@@ -344,6 +403,8 @@ def refine_track(
             # behind it is what occlusion by the body's near side looks like, so it costs little
             dz = zc - d_obs
             r_d = np.where(dz < 0, dz / sigma_depth, dz / sigma_behind)
+            if depth_bound is not None:  # maybe another body part's surface: only a bound
+                r_d = np.where(depth_bound & (dz >= 0), 0.0, r_d)
             res.append(np.where(has_d, r_d, 0.0).ravel())
         bl = np.linalg.norm(X[:, EDGES[:, 1]] - X[:, EDGES[:, 0]], axis=-1)
         res.append(((bl - L) / sigma_bone).ravel())
@@ -354,6 +415,20 @@ def refine_track(
             zr = (X @ Rs[depth_cam].T + ts[depth_cam])[..., 2]
             rel = (zr[:, EDGES[:, 1]] - zr[:, EDGES[:, 0]]) / sigma_rel_depth
             res.append(np.where(rel_mask, rel, 0.0).ravel())
+        if sigma_straight is not None:
+            ends = list(LIMB_ENDS)
+            mid, top = PARENT[ends], PARENT[PARENT[ends]]
+            up = X[:, mid] - X[:, top]
+            up = up / np.maximum(np.linalg.norm(up, axis=-1, keepdims=True), 1e-6)
+            # the body's forward direction: hip line (right to left) × spine
+            fwd = np.cross(X[:, 4] - X[:, 1], X[:, 7] - X[:, 0])[:, None]
+            fwd = fwd - (fwd * up).sum(-1, keepdims=True) * up
+            fwd = fwd / np.maximum(np.linalg.norm(fwd, axis=-1, keepdims=True), 1e-6)
+            # knees bend backward, elbows forward
+            bend = np.array([-1.0, -1.0, 1.0, 1.0])[None, :, None] * FLEX[None, :, None]
+            want = np.cos(bend) * up + np.sin(bend) * fwd
+            dev = (X[:, ends] - X[:, mid] - L[end_edge][None, :, None] * want) / sigma_straight
+            res.append(np.where(straight[..., None], dev, 0.0).ravel())
         res.append((x[n_x:] - prior) / sigma_prior)
         if n_t >= 3:
             acc = (
@@ -395,6 +470,14 @@ def refine_track(
                 S[r, jt[t, a] * 3 : jt[t, a] * 3 + 3] = 1
                 S[r, jt[t, b] * 3 : jt[t, b] * 3 + 3] = 1
                 r += 1
+    if sigma_straight is not None:
+        for t in range(n_t):
+            for k, j in enumerate(LIMB_ENDS):
+                for _ax in range(3):
+                    for q in (j, PARENT[j], PARENT[PARENT[j]], 0, 1, 4, 7):
+                        S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
+                    S[r, n_x + BONE_SLOT[end_edge[k]]] = 1
+                    r += 1
     for e in range(n_slot):
         S[r, n_x + e] = 1
         r += 1
@@ -427,6 +510,7 @@ def refine_windowed(
     *,
     times: np.ndarray,
     depth: np.ndarray | None = None,
+    depth_bound: np.ndarray | None = None,
     bone_prior: np.ndarray | None = None,
     window: int = 40,
     overlap: int = 8,
@@ -443,7 +527,7 @@ def refine_windowed(
     if n <= window + overlap:
         return refine_track(
             init, obs_uv, obs_conf, cams, T_cam_world, times=times, depth=depth,
-            bone_prior=bone_prior, **options,  # type: ignore[arg-type]
+            depth_bound=depth_bound, bone_prior=bone_prior, **options,  # type: ignore[arg-type]
         )  # fmt: skip
     out = np.zeros((n, 15, 3))
     weight = np.zeros(n)
@@ -461,6 +545,7 @@ def refine_windowed(
         X, L = refine_track(
             init[sl], [u[sl] for u in obs_uv], [c[sl] for c in obs_conf], cams, T_cam_world,
             times=times[sl], depth=None if depth is None else depth[sl], bone_prior=prior,
+            depth_bound=None if depth_bound is None else depth_bound[sl],
             **opts,  # type: ignore[arg-type]
         )  # fmt: skip
         fitted.append(L)

@@ -46,9 +46,12 @@ MIN_JOINTS = 6  # confident joints for a person to count as seen in a frame
 # per lift: (m) the weak prior that an unmeasured limb lies across the view, and (m/s²) the
 # motion prior; stereo depth is noisier (z²/(f·b) per pixel of disparity) so it leans on both
 # harder. Tuned on simulator scenes (docs/LABELS.md lists the errors per motion).
-REL_DEPTH_SIGMA = {"lidar": 0.15, "stereo": 0.10, "mono": 0.15}
-ACCEL_SIGMA = {"lidar": 6.0, "stereo": 3.0, "mono": 6.0}
-LIFTS = ("lidar", "stereo", "mono")
+REL_DEPTH_SIGMA = {"lidar": 0.15, "stereo": 0.10, "mono": 0.15, "lidar+stereo": 0.15}
+ACCEL_SIGMA = {"lidar": 6.0, "stereo": 3.0, "mono": 6.0, "lidar+stereo": 6.0}
+# (m) how far an unmeasured ankle or wrist may leave the straight continuation of its limb
+STRAIGHT_SIGMA = 0.1
+LIFTS = ("lidar", "stereo", "mono", "lidar+stereo")
+N_CAMERAS = {"lidar": 1, "stereo": 2, "mono": 1, "lidar+stereo": 2}
 
 
 @dataclass
@@ -226,7 +229,7 @@ def label_recording(
         ref = rig.reference
         all_cams = [c for c in rig.sensors_of("camera") if c in rec.streams]
         cams = list(cameras) if cameras else all_cams
-        need = 2 if lift == "stereo" else 1
+        need = N_CAMERAS[lift]
         if len(cams) < need or any(c not in rec.streams for c in cams):
             raise FusionError(
                 f"{path}: --lift {lift} needs {need} camera stream(s); rig cameras with streams: {all_cams}"
@@ -234,7 +237,7 @@ def label_recording(
         cams = cams[:need]
         lidars = [s for s in rig.sensors_of("lidar") if s in rec.streams]
         lidar = lidar or (lidars[0] if lidars else None)
-        if lift == "lidar" and lidar is None:
+        if lift.startswith("lidar") and lidar is None:
             raise FusionError(
                 f"{path}: --lift lidar needs a LiDAR stream (streams: {', '.join(rec.streams)}); try --lift stereo"
             )
@@ -267,7 +270,7 @@ def label_recording(
             tracks[c] = Tracks2D(c, rec.stamps(c), _times(rec, c, calib, t0), kp, cf, n_fix)
 
         lidar_data = None
-        if lift == "lidar":
+        if lift.startswith("lidar"):
             assert lidar is not None
             lidar_data = (
                 _times(rec, lidar, calib, t0),
@@ -322,15 +325,15 @@ def lift_tracks(
     primary = tracks[0]
     n_people = primary.keypoints.shape[1]
     period = [float(np.median(np.diff(t.times))) if len(t.times) > 1 else 0.1 for t in tracks]
-    if lift == "lidar":
+    if lift.startswith("lidar"):
         if lidar is None:
             raise FusionError("lift_tracks: lift 'lidar' needs the LiDAR's times, sweeps and pose")
         lift_t, sweeps, T_cam_lidar = lidar
     else:
         lift_t = primary.times
-    if lift == "stereo":
+    if N_CAMERAS[lift] == 2:
         if len(tracks) < 2:
-            raise FusionError("lift_tracks: lift 'stereo' needs the tracks of two cameras")
+            raise FusionError(f"lift_tracks: lift {lift!r} needs the tracks of two cameras")
         other = tracks[1]
         match = _match_stereo(primary, other, cams[:2], T_cam_ref[:2], period[1])
 
@@ -358,30 +361,7 @@ def lift_tracks(
         idx = np.flatnonzero(seen)
         kp_s, cf_s, t_s = kp15[idx], cf15[idx], lift_t[idx]
         dirs = rays(kp_s, cam0)
-        if lift == "lidar":
-            depth = np.full((len(idx), 15), np.nan)
-            for k, s in enumerate(idx):
-                d, _ = lidar_depths(
-                    kp_s[k : k + 1],
-                    cf_s[k : k + 1],
-                    apply(T_cam_lidar, sweeps[s].astype(np.float64)),
-                    cam0,
-                    min_conf=MIN_CONF,
-                )
-                depth[k] = d[0]
-            X_cam = backproject(np.nan_to_num(kp_s), np.nan_to_num(depth, nan=np.nan), cam0)
-            X_cam[~np.isfinite(depth)] = np.nan
-            supported = np.isfinite(depth)
-            obs_uv, obs_cf, obs_cams, obs_T = [kp_s], [cf_s], [cam0], [T_cam_ref[0]]
-            good_method = 1
-        elif lift == "mono":
-            # one camera alone: depth only from the bone-length prior (sizes set the distance)
-            depth = None
-            X_cam = np.full((len(idx), 15, 3), np.nan)
-            supported = np.zeros((len(idx), 15), bool)
-            obs_uv, obs_cf, obs_cams, obs_T = [kp_s], [cf_s], [cam0], [T_cam_ref[0]]
-            good_method = 3
-        else:
+        if N_CAMERAS[lift] == 2:
             j = match.get(i)
             if j is None:
                 continue
@@ -396,6 +376,36 @@ def lift_tracks(
                 )
             )
             kp_o, cf_o = kp_o[:, 0], cf_o[:, 0]
+        if lift.startswith("lidar"):
+            depth = np.full((len(idx), 15), np.nan)
+            bound = np.zeros((len(idx), 15), bool)
+            for k, s in enumerate(idx):
+                d, _, hid = lidar_depths(
+                    kp_s[k : k + 1],
+                    cf_s[k : k + 1],
+                    apply(T_cam_lidar, sweeps[s].astype(np.float64)),
+                    cam0,
+                    min_conf=MIN_CONF,
+                )
+                depth[k] = d[0]
+                bound[k] = hid[0] & np.isfinite(d[0])
+            X_cam = backproject(np.nan_to_num(kp_s), np.nan_to_num(depth, nan=np.nan), cam0)
+            X_cam[~np.isfinite(depth) | bound] = np.nan
+            # a depth that may be an occluder's bounds the joint (method LiDAR) but seeds nothing
+            supported = np.isfinite(depth)
+            obs_uv, obs_cf, obs_cams, obs_T = [kp_s], [cf_s], [cam0], [T_cam_ref[0]]
+            if lift == "lidar+stereo":  # the second view pins what the LiDAR misses
+                obs_uv, obs_cf = [kp_s, kp_o], [cf_s, cf_o]
+                obs_cams, obs_T = [cam0, cams[1]], [T_cam_ref[0], T_cam_ref[1]]
+            good_method = 1
+        elif lift == "mono":
+            # one camera alone: depth only from the bone-length prior (sizes set the distance)
+            depth = None
+            X_cam = np.full((len(idx), 15, 3), np.nan)
+            supported = np.zeros((len(idx), 15), bool)
+            obs_uv, obs_cf, obs_cams, obs_T = [kp_s], [cf_s], [cam0], [T_cam_ref[0]]
+            good_method = 3
+        else:
             cam1 = cams[1]
             w = np.stack([cf_s >= MIN_CONF, cf_o >= MIN_CONF]).astype(float)
             X_ref = triangulate(
@@ -410,7 +420,7 @@ def lift_tracks(
             obs_uv, obs_cf = [kp_s, kp_o], [cf_s, cf_o]
             obs_cams, obs_T = [cam0, cam1], [T_cam_ref[0], T_cam_ref[1]]
             good_method = 2
-        height = _height(X_cam, supported)
+        height = _height(X_cam, np.isfinite(X_cam).all(-1))
         prior_len = prior_bone_lengths(height)
         hints = depth_hints(X_cam[..., 2], kp_s, t_s, cam0)
         init_cam = np.stack(
@@ -428,11 +438,13 @@ def lift_tracks(
             obs_cams,
             obs_T,
             depth=None if depth is None else depth[rows],
+            depth_bound=None if depth is None else bound[rows],
             times=t_s[rows],
             sigma_px=sigma_px,
             bone_prior=prior_len,
             sigma_rel_depth=REL_DEPTH_SIGMA[lift],
             sigma_accel=ACCEL_SIGMA[lift],
+            sigma_straight=STRAIGHT_SIGMA,
             # alone, the bone lengths set the scale: hold them to the prior
             sigma_prior=0.01 if lift == "mono" else 0.05,
         )
