@@ -133,6 +133,8 @@ def locate_lidar_target(
     import open3d as o3d
 
     pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] < 4:
+        raise CalibrationError(f"LiDAR points: expected (M, 4) x, y, z, intensity, got {pts.shape}")
     bright = pts[pts[:, 3] >= min_intensity, :3]
     if len(bright) < min_points:
         return None

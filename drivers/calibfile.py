@@ -39,10 +39,10 @@ class Calibration:
         """``T_<to>_<from>``, using the stored inverse if only ``T_<from>_<to>`` is present."""
         if to == frm:
             return np.eye(4)
-        if (k := f"T_{to}_{frm}") in self.transforms:
-            return self.transforms[k]
-        if (k := f"T_{frm}_{to}") in self.transforms:
-            return invert(self.transforms[k])
+        try:
+            return self._direct(to, frm)
+        except KeyError:
+            pass
         # one hop through a frame both are registered to (normally the rig's reference)
         for k in self.transforms:
             a, b = _NAME.match(k).groups()  # type: ignore[union-attr]

@@ -500,10 +500,14 @@ class RecordingDataset(CachedDataset):
 def benchmark_split(model: str, data: Any, split: str) -> Dataset:
     """One split of a benchmark data config (kind ``hupr`` or ``rtpose``), cached in
     ``data.cache_dir`` under the kind, the tree and the split."""
-    if BENCHMARK_MODELS.get(data.kind) != model:
+    if data.kind not in BENCHMARK_MODELS:
         raise FusionError(
-            f"data kind {data.kind!r} gives the input of model "
-            f"{BENCHMARK_MODELS.get(data.kind)!r}; the model is {model!r}"
+            f"data kind {data.kind!r} is not a benchmark tree ({', '.join(BENCHMARK_MODELS)})"
+        )
+    want = BENCHMARK_MODELS[data.kind]
+    if model != want:
+        raise FusionError(
+            f"data kind {data.kind!r} gives the input of model {want!r}; the config's model is {model!r}"
         )
     tag = hashlib.sha1(str(Path(data.root).resolve()).encode()).hexdigest()[:8]
     path = Path(data.cache_dir) / f"{data.kind}_{tag}_{split}.h5"
@@ -516,19 +520,10 @@ def benchmark_datasets(model: str, data: Any) -> tuple[Dataset, Dataset | None, 
     """Train and validation sets of a benchmark data config (:class:`fusion.train.DataConfig` of
     kind ``hupr`` or ``rtpose``) and the model's loss. Caches go to ``data.cache_dir``, named by
     kind, tree and split."""
-    if data.kind not in BENCHMARK_MODELS:
-        raise FusionError(
-            f"data kind {data.kind!r} is not a benchmark tree ({', '.join(BENCHMARK_MODELS)})"
-        )
-    want = BENCHMARK_MODELS[data.kind]
-    if model != want:
-        raise FusionError(
-            f"data kind {data.kind!r} gives the input of model {want!r}; the config's model is {model!r}"
-        )
+    train = benchmark_split(model, data, data.train_split)  # checks kind and model first
     if data.kind == "hupr":
         from fusion.models.hupr import loss_fn
     else:
         from fusion.models.hrradarpose import loss_fn
-    train = benchmark_split(model, data, data.train_split)
     val = benchmark_split(model, data, data.val_split) if data.val_split else None
     return train, val, loss_fn
