@@ -65,52 +65,55 @@ def fix_swaps(
     confidence: np.ndarray,
     flip: np.ndarray = COCO_FLIP,
     min_conf: float = 0.3,
-    margin: float = 0.6,
+    flip_cost: float = 0.25,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Undo left/right swaps along each track; returns repaired copies and how many frames changed.
 
-    A frame is mirrored (by ``flip``) when that brings it clearly closer to the previous frame
-    (mean distance below ``margin`` times the unmirrored one): seen side-on, left and right
-    overlap and a person turning mirrors gradually, so weak evidence never flips;
-    then the whole chain is mirrored if that makes fewer frames differ from the detector, since a
-    detector is right more often than not. ``keypoints`` ``(T, N, K, 2)``, ``confidence`` ``(T, N, K)``.
+    The mirror state of every frame is chosen at once (Viterbi over the track's seen frames): the
+    cost of a path is the mean keypoint distance between consecutive frames as mirrored, plus
+    ``flip_cost`` times the track's typical mirror distance (how far a frame moves when mirrored)
+    for each frame it mirrors, since a detector is right more often than not. A swap in one frame
+    then costs two large jumps and is undone, while a near-symmetric frame (seen side-on, left and
+    right overlap; a person turning mirrors gradually) is never flipped on weak evidence, and a
+    wrong first frame cannot drag the rest of the track with it. ``keypoints`` ``(T, N, K, 2)``,
+    ``confidence`` ``(T, N, K)``.
     """
     kp, cf = keypoints.copy(), confidence.copy()
     changed = 0
     for i in range(kp.shape[1]):
-        flipped = np.zeros(len(kp), bool)
-        prev = None
-        for t in range(len(kp)):
-            ok = cf[t, i] >= min_conf
-            if ok.sum() < 3:
-                continue
-            if prev is not None:
-                a = kp[t, i]
-                b = kp[t, i][flip]
-                ok_b = cf[t, i][flip] >= min_conf
-                both_a = ok & np.isfinite(prev).all(-1)
-                both_b = ok_b & np.isfinite(prev).all(-1)
-                da = (
-                    np.linalg.norm(a[both_a] - prev[both_a], axis=-1).mean()
-                    if both_a.any()
-                    else np.inf
-                )
-                db = (
-                    np.linalg.norm(b[both_b] - prev[both_b], axis=-1).mean()
-                    if both_b.any()
-                    else np.inf
-                )
-                flipped[t] = db < margin * da
-            if flipped[t]:
-                kp[t, i], cf[t, i] = kp[t, i][flip], cf[t, i][flip]
-            prev = np.where((cf[t, i] >= min_conf)[:, None], kp[t, i], np.nan)
-        seen = (cf[:, i] >= min_conf).sum(-1) >= 3
-        if flipped[seen].mean() > 0.5 if seen.any() else False:
-            kp[seen, i] = kp[seen, i][:, flip]
-            cf[seen, i] = cf[seen, i][:, flip]
-            flipped[seen] = ~flipped[seen]
-        changed += int(flipped.sum())
+        seen = np.flatnonzero((cf[:, i] >= min_conf).sum(-1) >= 3)
+        if len(seen) < 2:
+            continue
+        pts = np.where((cf[seen, i] >= min_conf)[..., None], kp[seen, i], np.nan)
+        states = np.stack([pts, pts[:, flip]])  # (2, S, K, 2): as detected, mirrored
+        mirror = _mean_distance(states[1], states[0])
+        scale = float(np.median(mirror[np.isfinite(mirror)])) if np.isfinite(mirror).any() else 0.0
+        unary = np.array([0.0, flip_cost * scale])
+        cost = unary.copy()
+        back = np.zeros((len(seen), 2), np.int64)
+        for k in range(1, len(seen)):
+            # (previous state, this state) mean distance over joints confident in both
+            trans = np.nan_to_num(_mean_distance(states[:, None, k - 1], states[None, :, k]))
+            total = cost[:, None] + trans
+            back[k] = total.argmin(0)
+            cost = total.min(0) + unary
+        state = np.zeros(len(seen), np.int64)
+        state[-1] = int(cost.argmin())
+        for k in range(len(seen) - 1, 0, -1):
+            state[k - 1] = back[k, state[k]]
+        t = seen[state == 1]
+        kp[t, i], cf[t, i] = kp[t, i][:, flip], cf[t, i][:, flip]
+        changed += len(t)
     return kp, cf, changed
+
+
+def _mean_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean distance over the keypoints finite in both of ``a``, ``b`` ``(..., K, 2)``: ``(...)``, NaN for none."""
+    d = np.linalg.norm(a - b, axis=-1)
+    ok = np.isfinite(d)
+    n = ok.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.where(ok, d, 0.0).sum(-1) / n, np.nan)
 
 
 def resample(
