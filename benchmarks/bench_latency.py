@@ -22,7 +22,7 @@ import torch
 from drivers import load_rig
 from drivers.calibfile import calibration_from_rig
 from fusion.evaluate import load_model
-from fusion.features import model_input, radar_features
+from fusion.features import radar_features
 from fusion.live import emulated_board, run_live
 from fusion.pipeline import HuprPipeline
 from fusion.weights import RADARPOSE_LITE
@@ -47,12 +47,13 @@ def run() -> list[Result]:
     frames = [f for f in board.frames_ if f.kind == "radar_adc"]
     h = [f for f in frames if f.sensor == pipe.h]
     v = [f for f in frames if f.sensor == pipe.v]
+    ref = HuprPipeline(rig, model)  # only for its temporal-context input assembly
     for fh, fv in list(zip(h, v, strict=False))[:40]:
         t0 = time.perf_counter()
         a = scipy_hupr(cube_from_words(fh.data["adc"], pipe.radar_h))
         b = scipy_hupr(cube_from_words(fv.data["adc"], pipe.radar_v))
         with torch.no_grad():
-            model(torch.from_numpy(model_input(*radar_features(a, b))).unsqueeze(0))
+            model(torch.from_numpy(ref._input(*radar_features(a, b))).unsqueeze(0))
         ref_lat.append((time.perf_counter() - t0) * 1000)
     # the same chain fed over loopback UDP by emulated DCA1000s: bytes in -> skeletons out
     from drivers.capture import LiveSensors

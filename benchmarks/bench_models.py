@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from fusion.features import N_INPUT
+from fusion.features import N_CONTEXT, N_INPUT
 from fusion.models import build_model
 
 from .common import Result
@@ -42,7 +43,13 @@ def _lite() -> tuple[torch.nn.Module, torch.Tensor, Callable, dict]:
         "mask": (torch.rand(b, 32, 32) > 0.99).float(),
         "reg": torch.randn(b, 48, 32, 32),
     }
-    return build_model("radarpose_lite"), torch.randn(b, N_INPUT, 64, 64), loss_fn, batch
+    from fusion.train import load_train_config
+
+    # the shipped configuration, temporal context included
+    cfg = load_train_config(Path(__file__).parents[1] / "configs/models/radarpose_lite.yaml")
+    model = build_model("radarpose_lite", **cfg.model_args)
+    n_in = N_INPUT + model.context * N_CONTEXT
+    return model, torch.randn(b, n_in, 64, 64), loss_fn, batch
 
 
 def _hrradarpose() -> tuple[torch.nn.Module, torch.Tensor, Callable, dict]:

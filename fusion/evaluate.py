@@ -37,7 +37,12 @@ def evaluate_cache(
     """Detections are matched to true people by root distance (≤ 0.5 m); misses and false alarms are counted."""
     r = load_rig(rig)
     radar = r.radars[r.reference]
-    ds = FeatureCacheDataset(cache, radar)
+    ds = FeatureCacheDataset(
+        cache,
+        radar,
+        context=getattr(model, "context", 0),
+        context_stride=getattr(model, "context_stride", 2),
+    )
     preds, gts, seqs = [], [], []
     n_true = n_found = n_false = 0
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size)

@@ -51,9 +51,19 @@ def radar_features(heat_h: np.ndarray, heat_v: np.ndarray) -> tuple[np.ndarray, 
     return np.log1p(ph).astype(np.float16), np.log1p(pv).astype(np.float16)
 
 
-def model_input(fh: np.ndarray, fv: np.ndarray) -> np.ndarray:
-    """Network input ``(..., 8 + 8·16 // 4 + 2, 64, 64)``: horizontal maps, vertical height profiles
-    broadcast across azimuth (grouped to 32 channels), and two coordinate channels. float32.
+def model_input(
+    fh: np.ndarray,
+    fv: np.ndarray,
+    past_fh: np.ndarray | None = None,
+    past_fv: np.ndarray | None = None,
+) -> np.ndarray:
+    """Network input ``(..., N_INPUT + K·N_CONTEXT, 64, 64)``, float32.
+
+    The current frame ``fh (..., 8, 64, 64)``, ``fv (..., 8, 64, 16)`` gives horizontal maps,
+    vertical height profiles broadcast across azimuth (grouped to 64 channels) and two coordinate
+    channels. Optional earlier frames ``past_fh (..., K, 8, 64, 64)``, ``past_fv (..., K, 8, 64, 16)``
+    (nearest first) add, each, the horizontal maps and the Doppler-summed height profile: where a
+    person moved and how the body's height changed is what tells heading and the phase of a motion.
     """
     fh = np.asarray(fh, dtype=np.float32)
     fv = np.asarray(fv, dtype=np.float32)
@@ -64,7 +74,30 @@ def model_input(fh: np.ndarray, fv: np.ndarray) -> np.ndarray:
     rr, aa = np.meshgrid(np.linspace(-1, 1, 64), np.linspace(-1, 1, 64), indexing="ij")
     coords = np.broadcast_to(np.stack([rr, aa]).astype(np.float32), (*lead, 2, 64, 64))
     # fixed scale measured on simulator caches: log-power mean ≈ 23, std ≈ 3.3 for both radars
-    return np.concatenate([(fh - 23.0) / 3.3, (v - 24.5) / 3.3, coords], axis=-3).astype(np.float32)
+    parts = [(fh - 23.0) / 3.3, (v - 24.5) / 3.3, coords]
+    if past_fh is not None and past_fv is not None:
+        ph = np.asarray(past_fh, dtype=np.float32)
+        k = ph.shape[-4]
+        pv = np.asarray(past_fv, dtype=np.float32).mean(axis=-3)  # (…, K, 64, 16)
+        pv = np.broadcast_to(np.moveaxis(pv, -1, -2)[..., None], (*lead, k, N_HEIGHT, 64, 64))
+        parts.append(((ph - 23.0) / 3.3).reshape(*lead, k * N_DOPPLER_GROUPS, 64, 64))
+        parts.append(((pv - 24.5) / 3.3).reshape(*lead, k * N_HEIGHT, 64, 64))
+    return np.concatenate(parts, axis=-3).astype(np.float32)
+
+
+def sequence_starts(sequence: np.ndarray) -> np.ndarray:
+    """``(N,)`` first row of each row's sequence, for ``sequence (N,)`` ids whose rows are
+    contiguous and in time order."""
+    seq = np.asarray(sequence)
+    new = np.r_[True, seq[1:] != seq[:-1]] if len(seq) else np.zeros(0, bool)
+    return np.maximum.accumulate(np.where(new, np.arange(len(seq)), 0))
+
+
+def context_rows(i: int, first: int, frames: int, stride: int) -> np.ndarray:
+    """``(frames,)`` rows ``i - stride, i - 2·stride, …`` clamped to the sequence's ``first`` row, as
+    a live stream repeats its first frame until it has history."""
+    return np.maximum(i - stride * np.arange(1, frames + 1), first)
 
 
 N_INPUT = N_DOPPLER_GROUPS + (N_DOPPLER_GROUPS // 2) * N_HEIGHT + 2
+N_CONTEXT = N_DOPPLER_GROUPS + N_HEIGHT  # channels per earlier frame

@@ -7,7 +7,7 @@ the latency benchmark report the same numbers.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -82,6 +82,12 @@ class HuprPipeline:
         self.calibration = calibration
         self.timer = StageTimer()
         self.last_heatmap: np.ndarray | None = None
+        # earlier frames' features for a model with temporal context, newest last
+        self.context = int(getattr(model, "context", 0))
+        self.context_stride = int(getattr(model, "context_stride", 2))
+        self._history: deque[tuple[np.ndarray, np.ndarray]] = deque(
+            maxlen=self.context * self.context_stride
+        )
 
     def _offset_ns(self, sensor: str) -> int:
         off = self.calibration.clock_offsets.get(sensor, 0.0) if self.calibration else 0.0
@@ -104,6 +110,24 @@ class HuprPipeline:
                 else:  # drop the older one; its partner never came
                     pending.pop(self.h if th < tv else self.v)
 
+    def _input(self, fh: np.ndarray, fv: np.ndarray) -> np.ndarray:
+        """Model input for this frame's features, with the earlier frames the model asks for (the
+        first frame stands in for history not seen yet, as in training)."""
+        if not self.context:
+            return model_input(fh, fv)
+        hist = list(self._history)
+        past = [
+            hist[-self.context_stride * k] if len(hist) >= self.context_stride * k else
+            (hist[0] if hist else (fh, fv))
+            for k in range(1, self.context + 1)
+        ]  # fmt: skip
+        self._history.append((fh, fv))
+        return model_input(fh, fv, np.stack([p[0] for p in past]), np.stack([p[1] for p in past]))
+
+    def reset(self) -> None:
+        """Forget the temporal context (a new recording or a gap in the stream)."""
+        self._history.clear()
+
     @torch.no_grad()
     def process(self, words_h: np.ndarray, words_v: np.ndarray) -> list[Person3D]:
         t0 = time.perf_counter()
@@ -115,7 +139,7 @@ class HuprPipeline:
         heat_h, heat_v = self.hm_h(cube_h), self.hm_v(cube_v)
         self.last_heatmap = heat_h
         t2 = time.perf_counter()
-        x = torch.from_numpy(model_input(*radar_features(heat_h, heat_v))).unsqueeze(0)
+        x = torch.from_numpy(self._input(*radar_features(heat_h, heat_v))).unsqueeze(0)
         t3 = time.perf_counter()
         hm, reg = self.model(x)
         people = people_from_output(hm, reg, self.radar_h, self.threshold)[0]

@@ -185,6 +185,13 @@ def test_recording_dataset_features_match_groundtruth(tmp_path: Path) -> None:
     with h5py.File(tmp_path / "rec.h5") as f:
         np.testing.assert_allclose(f["fh"][1].astype(np.float32), fh, rtol=2e-3, atol=2e-3)
     assert RecordingDataset(rec, tmp_path / "rec.h5", model="radarpose_lite").computed == 0
+    # with temporal context: frame 2's earlier frame at stride 2 is frame 0, then clamped to 0
+    ctx = RecordingDataset(rec, tmp_path / "rec.h5", model="radarpose_lite", context=2)[2]["input"]
+    assert ctx.shape == (74 + 2 * 24, 64, 64)
+    with h5py.File(tmp_path / "rec.h5") as f:
+        first = (f["fh"][0].astype(np.float32) - 23.0) / 3.3
+    np.testing.assert_allclose(ctx[74:82].numpy(), first, rtol=1e-6)
+    np.testing.assert_allclose(ctx[82:90].numpy(), first, rtol=1e-6)
     # HuPR's input from the same recording: both radars, windows clamped at the ends
     hd = RecordingDataset(rec, tmp_path / "rec_hupr.h5", model="hupr")
     x = hd[0]["input"].numpy()

@@ -113,3 +113,44 @@ def test_mirror_augmentation_is_consistent_with_the_grid() -> None:
     assert cell == (int(round(g2[0])), int(round(g2[1])))
     np.testing.assert_allclose(j2[0, 1], j[0, 4] * [1, -1, 1])  # right hip = mirrored left hip
     assert sorted(MIRROR.tolist()) == list(range(15))
+
+
+def test_temporal_context_is_the_same_in_training_and_live(tmp_path: Path) -> None:
+    """The cache dataset and the live pipeline give the model the same earlier frames, clamped to
+    the start of a sequence (or stream), in the layout model_input documents."""
+    import h5py
+
+    from fusion.features import N_CONTEXT
+    from fusion.pipeline import HuprPipeline
+
+    rng = np.random.default_rng(1)
+    n = 14  # two sequences: rows 0-5 and 6-13
+    fh = rng.normal(23, 3, (n, 8, 64, 64)).astype(np.float16)
+    fv = rng.normal(24, 3, (n, 8, 64, 16)).astype(np.float16)
+    path = tmp_path / "c.h5"
+    with h5py.File(path, "w") as f:
+        f["fh"], f["fv"] = fh, fv
+        f["joints"] = np.full((n, 3, 15, 3), np.nan, np.float32)
+        f["sequence"] = np.array([0] * 6 + [1] * 8, np.int32)
+    from fusion.data.cache import FeatureCacheDataset
+
+    ds = FeatureCacheDataset(path, RADAR, context=3, context_stride=2)
+    model = build_model("radarpose_lite", width=8, blocks=1, deep_blocks=1, context=3)
+    pipe = HuprPipeline(load_rig("hupr"), model)
+    for i in range(6, n):
+        x = ds[i]["input"].numpy()
+        assert x.shape == (N_INPUT + 3 * N_CONTEXT, 64, 64)
+        np.testing.assert_array_equal(x, pipe._input(fh[i], fv[i]))
+        for m in (1, 2, 3):  # earlier frame m: rows i-2m, never before the sequence's row 6
+            row = max(i - 2 * m, 6)
+            got = x[N_INPUT + 8 * (m - 1) : N_INPUT + 8 * m]
+            np.testing.assert_allclose(got, (fh[row].astype(np.float32) - 23) / 3.3, rtol=1e-6)
+            hv = x[N_INPUT + 24 + 16 * (m - 1), 5]  # height bin 0 of range row 5, across azimuth
+            np.testing.assert_allclose(
+                hv, (fv[row, :, 5, 0].astype(np.float32).mean() - 24.5) / 3.3, rtol=1e-5
+            )
+    pipe.reset()
+    first = pipe._input(fh[0], fv[0])
+    np.testing.assert_allclose(
+        first[N_INPUT : N_INPUT + 8], (fh[0].astype(np.float32) - 23) / 3.3, rtol=1e-6
+    )

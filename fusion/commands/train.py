@@ -74,13 +74,20 @@ def run(args: argparse.Namespace) -> int:
     )
     val_seqs = seqs[len(seqs) - n_val :]
     is_val = np.isin(full.sequence, val_seqs)
+    model = build_model(cfg.model, **cfg.model_args)
+    ctx = {"context": model.context, "context_stride": model.context_stride}
     train_set = FeatureCacheDataset(
-        train_path, radar, np.flatnonzero(~is_val), augment=cfg.data.augment, seed=cfg.optim.seed
+        train_path,
+        radar,
+        np.flatnonzero(~is_val),
+        augment=cfg.data.augment,
+        seed=cfg.optim.seed,
+        **ctx,
     )
-    val_set = FeatureCacheDataset(train_path, radar, np.flatnonzero(is_val)) if n_val else None
-    trainer = Trainer(
-        cfg, build_model(cfg.model, **cfg.model_args), train_set, val_set, loss_fn, Path(args.out)
+    val_set = (
+        FeatureCacheDataset(train_path, radar, np.flatnonzero(is_val), **ctx) if n_val else None
     )
+    trainer = Trainer(cfg, model, train_set, val_set, loss_fn, Path(args.out))
     return _fit(trainer, args)
 
 

@@ -12,7 +12,7 @@ from torch.utils.data import Dataset
 from drivers import RadarConfig
 
 from ..errors import FusionError
-from ..features import model_input, xy_to_grid
+from ..features import context_rows, model_input, sequence_starts, xy_to_grid
 
 OUT = 32  # output grid (stride 2 over the 64 × 64 heatmap grid)
 
@@ -41,7 +41,9 @@ def targets(joints: np.ndarray, radar: RadarConfig, sigma: float = 1.0) -> dict[
 
 
 class FeatureCacheDataset(Dataset):
-    """Samples of a cache: ``input`` ``(74, 64, 64)``, targets, and ``joints`` ``(3, 15, 3)`` (NaN padded).
+    """Samples of a cache: ``input`` ``(74 + 24·context, 64, 64)``, targets, and ``joints`` ``(3, 15, 3)``
+    (NaN padded). ``context`` earlier frames of the same sequence, ``context_stride`` apart, join the
+    input as :func:`fusion.features.model_input` lays them out.
 
     The HDF5 file is opened lazily per process, so DataLoader workers each get their own handle.
     """
@@ -53,6 +55,8 @@ class FeatureCacheDataset(Dataset):
         indices: np.ndarray | None = None,
         augment: bool = False,
         seed: int = 0,
+        context: int = 0,
+        context_stride: int = 2,
     ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
@@ -66,6 +70,8 @@ class FeatureCacheDataset(Dataset):
         self.radar = radar
         self.augment = augment
         self.seed = seed
+        self.context, self.context_stride = context, context_stride
+        self.first = sequence_starts(self.sequence)
         self._f: h5py.File | None = None
 
     def __len__(self) -> int:
@@ -75,13 +81,15 @@ class FeatureCacheDataset(Dataset):
         if self._f is None:
             self._f = h5py.File(self.path, "r")
         k = int(self.indices[i])
-        fh, fv = self._f["fh"][k].astype(np.float32), self._f["fv"][k].astype(np.float32)
+        rows = [k, *context_rows(k, int(self.first[k]), self.context, self.context_stride)]
+        fh = np.stack([self._f["fh"][r] for r in rows]).astype(np.float32)  # (1 + K, 8, 64, 64)
+        fv = np.stack([self._f["fv"][r] for r in rows]).astype(np.float32)  # (1 + K, 8, 64, 16)
         j = self._f["joints"][k]
         if self.augment:
             fh, fv, j = augment(
                 fh, fv, j, np.random.default_rng((self.seed, k, torch.initial_seed() % (1 << 31)))
             )
-        x = model_input(fh, fv)
+        x = model_input(fh[0], fv[0], fh[1:], fv[1:]) if self.context else model_input(fh[0], fv[0])
         t = targets(j, self.radar)
         out = {k2: torch.from_numpy(v) for k2, v in t.items()}
         out["input"] = torch.from_numpy(x)
@@ -97,7 +105,8 @@ MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 7, 8, 12, 13, 14, 9, 10, 11])
 def augment(
     fh: np.ndarray, fv: np.ndarray, joints: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Random mirror about the radar's x-z plane and a random receiver gain.
+    """Random mirror about the radar's x-z plane and a random receiver gain, the same for every
+    frame of ``fh (..., 8, 64, 64)``, ``fv (..., 8, 64, 16)``; ``joints (P, 15, 3)``.
 
     Mirroring maps direction cosine u to -u: azimuth index a to 62 - a on HuPR's grid (u = (a-31)/32),
     and y to -y with left and right joints swapped; the vertical radar's height profiles are unchanged.

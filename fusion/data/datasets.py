@@ -357,8 +357,9 @@ class RtposeDataset(CachedDataset):
 class RecordingDataset(CachedDataset):
     """Frames of a radarpose recording with ground truth: the input of ``model`` (or ``inputs``).
 
-    ``inputs``: ``features`` (radarpose_lite: ``input`` ``(74, 64, 64)`` and CenterNet targets,
-    two radars), ``hupr`` (``input`` ``(2, 8, 8, 2, 64, 64, 8)``, two radars) or ``rtpose``
+    ``inputs``: ``features`` (radarpose_lite: ``input`` ``(74 + 24·context, 64, 64)`` and CenterNet
+    targets, two radars; ``context`` earlier kept frames ``context_stride`` apart, clamped to the
+    first), ``hupr`` (``input`` ``(2, 8, 8, 2, 64, 64, 8)``, two radars) or ``rtpose``
     (``input`` ``(32, 16, 64, 160)``, the reference radar). Every item has ``joints``
     ``(P, 15, 3)`` metres in the reference radar's frame (NaN rows for absent people) from the
     ``groundtruth`` stream. Reference frames with no ground truth (or second-radar frame) within
@@ -376,7 +377,10 @@ class RecordingDataset(CachedDataset):
         groundtruth: str = "groundtruth",
         max_skew: float | None = None,
         rebuild: bool = False,
+        context: int = 0,
+        context_stride: int = 2,
     ) -> None:
+        self.context, self.context_stride = context, context_stride
         if inputs is None:
             if model not in MODEL_INPUTS:
                 raise FusionError(
@@ -484,15 +488,18 @@ class RecordingDataset(CachedDataset):
             x = np.stack([hupr_input(_window(f[n], rows)) for n in self.names])
             out["input"] = torch.from_numpy(x)
         else:
-            from fusion.features import model_input
+            from fusion.features import context_rows, model_input
 
             from .cache import targets
 
-            fh, fv = f["fh"][i].astype(np.float32), f["fv"][i].astype(np.float32)
+            rows = [i, *context_rows(i, 0, self.context, self.context_stride)]
+            fh = np.stack([f["fh"][r] for r in rows]).astype(np.float32)
+            fv = np.stack([f["fv"][r] for r in rows]).astype(np.float32)
             out.update(
                 {k: torch.from_numpy(v) for k, v in targets(j, self.radars[self.reference]).items()}
             )
-            out["input"] = torch.from_numpy(model_input(fh, fv))
+            past = (fh[1:], fv[1:]) if self.context else (None, None)
+            out["input"] = torch.from_numpy(model_input(fh[0], fv[0], *past))
         return out
 
 

@@ -1,7 +1,7 @@
 """RadarPoseLite: a one-branch, large-kernel network for live 3D pose on a CPU.
 
-Input: :func:`fusion.features.model_input` of the HuPR rig's two radars, ``(B, 74, 64, 64)`` over the
-horizontal radar's (range, azimuth) grid. Output on a ``32 × 32`` bird's-eye grid: a root (pelvis)
+Input: :func:`fusion.features.model_input` of the HuPR rig's two radars, ``(B, 74 + 24·K, 64, 64)``
+over the horizontal radar's (range, azimuth) grid, K earlier frames optional. Output on a ``32 × 32`` bird's-eye grid: a root (pelvis)
 heatmap and, per cell, 48 regression channels — sub-cell range/azimuth offset (2), root height z (1)
 and the 15 joints' offsets from the root in metres (45). Decoding finds heatmap peaks, so several
 people come out of one pass (CenterNet's idea on the radar's own grid).
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..features import N_INPUT
+from ..features import N_CONTEXT, N_INPUT
 
 N_REG = 2 + 1 + 45
 
@@ -45,13 +45,21 @@ class RadarPoseLite(nn.Module):
 
     def __init__(
         self,
-        in_channels: int = N_INPUT,
+        in_channels: int | None = None,
         width: int = 48,
         blocks: int = 4,
         deep_blocks: int = 3,
         kernel: int = 7,
+        context: int = 0,
+        context_stride: int = 2,
     ) -> None:
+        """``context`` earlier frames, ``context_stride`` frames apart, join the input (see
+        :func:`fusion.features.model_input`); callers read both attributes to assemble it."""
         super().__init__()
+        self.context = context
+        self.context_stride = context_stride
+        if in_channels is None:
+            in_channels = N_INPUT + context * N_CONTEXT
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, width, 3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(width),
