@@ -79,6 +79,9 @@ class DataConfig:
     # truth (docs/LABELS.md); the test cache keeps the truth, so evaluation stays honest
     labels: Literal["truth", "pseudo"] = "truth"
     label_sigma_px: float = bounded(3.0, ge=0)
+    # pseudo labels: a truth cache of the same sequences and seeds (fusion.data.relabel); the
+    # training cache is then relabelled from it instead of simulating the radar again
+    truth_cache: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind != "simulated" and not self.root:

@@ -19,6 +19,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def ensure_caches(cfg: object, workers: int = 2) -> tuple[Path, Path]:
+    """Simulate the caches that are missing. A pseudo-label training cache with a
+    ``data.truth_cache`` is relabelled from that truth cache (simulated first if missing): the
+    radar features are shared, only the camera labelling runs again."""
     from fusion.data.simgen import GenSpec, generate
 
     d = cfg.data  # type: ignore[attr-defined]
@@ -37,8 +40,32 @@ def ensure_caches(cfg: object, workers: int = 2) -> tuple[Path, Path]:
                 labels=labels,
                 label_sigma_px=d.label_sigma_px,
             )
-            generate(path, spec, workers=workers)
+            if labels == "pseudo" and d.truth_cache:
+                _relabel_from_truth(Path(d.truth_cache), path, spec, workers)
+            else:
+                generate(path, spec, workers=workers)
     return train, test
+
+
+def _relabel_from_truth(truth: Path, out: Path, spec: object, workers: int) -> None:
+    """``out`` (pseudo ``spec``) from the truth cache with the same sequences and seeds."""
+    import dataclasses
+
+    from fusion.data.relabel import read_spec, relabel
+    from fusion.data.simgen import generate
+    from fusion.errors import FusionError
+
+    want = dataclasses.replace(spec, labels="truth", label_sigma_px=3.0)  # type: ignore[type-var]
+    if not truth.is_file():
+        truth.parent.mkdir(parents=True, exist_ok=True)
+        generate(truth, want, workers=workers)
+    have = dataclasses.replace(read_spec(truth), label_sigma_px=3.0)
+    if have != want:
+        raise FusionError(
+            f"data.truth_cache {truth} was generated as {have!r}; the pseudo-label cache needs "
+            f"{want!r} (data.train_sequences, train_seconds, train_seed, rig must match it)"
+        )
+    relabel(truth, out, label_sigma_px=spec.label_sigma_px, workers=workers)  # type: ignore[attr-defined]
 
 
 def run(args: argparse.Namespace) -> int:
