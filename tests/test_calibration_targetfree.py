@@ -217,14 +217,19 @@ def test_icp_on_recording_within_1_deg_5_cm(walk: dict) -> None:
 
 def test_lidar_clock_offset_from_the_walk(walk: dict) -> None:
     r = estimate_lidar_offset(walk["radar"], walk["lidar"], T_TRUE)
-    # measured -6.2 ms here (xy tracks; -2.4 to -7.3 ms on three other 5-12 s walks)
+    # measured -6.2 ms here (xy tracks), with a reported 1-sigma of 16.5 ms: the error bar is
+    # honest (on seeds 2 and 3, 10 s walks: +7.9 / -28.9 ms, 1-sigma 22.7 / 16.9 ms)
     assert r.offset == pytest.approx(LIDAR_OFFSET, abs=0.010)
+    assert abs(r.offset - LIDAR_OFFSET) < 2 * r.sigma < 0.05
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="measured -6.2 ms on this walk: per-frame radar direction errors of 5-9 cm against "
-    "~1 m/s of walking leave a few ms; the range signal is worse here (-15 ms)",
+    reason="noise-limited, not a biased estimator: -6.2 ms here with a reported 1-sigma of "
+    "16.5 ms; on 10 s walks (seeds 2, 3) +7.9 and -28.9 ms (1-sigma 22.7, 16.9 ms). The "
+    "estimator is exact on noise-free tracks; the radar track's per-frame errors (2.5 deg of "
+    "bearing, 3-5 cm of range, smooth over frames) against ~1 m/s of walking for 8-10 s at 10 Hz "
+    "allow 10-20 ms; 5 ms needs ~10x the walk (sigma falls as 1/sqrt(duration))",
 )
 def test_lidar_clock_offset_within_5_ms(walk: dict) -> None:
     r = estimate_lidar_offset(walk["radar"], walk["lidar"], T_TRUE)

@@ -365,12 +365,13 @@ def _target_free(
     out.clock_offsets[lidar] = o.offset  # type: ignore[attr-defined]
     key = f"clock_offset_{lidar}"
     lines.append(
-        f"{lidar} clock offset {o.offset * 1000:+.1f} ms (was {off_l * 1000:+.1f} ms) from "
-        f"{o.samples} radar frames, residual {o.rms * 1000:.1f} mm"
+        f"{lidar} clock offset {o.offset * 1000:+.1f} ± {o.sigma * 1000:.1f} ms (1-sigma; was "
+        f"{off_l * 1000:+.1f} ms) from {o.samples} radar frames, residual {o.rms * 1000:.1f} mm"
     )
     entry = {
         "method": "temporal",
         "offset_s": round(o.offset, 6),
+        "sigma_ms": round(o.sigma * 1000, 2),
         "rms_mm": round(o.rms * 1000, 2),
         "samples": o.samples,
     }
