@@ -15,6 +15,7 @@ import pytest
 
 from calibration import CalibrationError
 from calibration.person import (
+    ImageTrack,
     Track,
     camera_person_track,
     lidar_person_track,
@@ -284,6 +285,23 @@ def test_camera_clock_offset_from_the_walk(walk: dict) -> None:
     # (10 fps), which pairs every image with the right radar frame; the error bar covers it
     assert abs(r.offset - CAMERA_OFFSET) < 0.05
     assert abs(r.offset - CAMERA_OFFSET) < 2 * r.sigma
+
+
+def test_camera_clock_offset_refusals() -> None:
+    radar, _, _ = _synthetic_tracks(bias=0.0, noise=0.02)
+    cam = load_rig("rtpose").config.sensors["cam-left"].camera
+    T_cam_radar = invert(load_rig("rtpose").T_ref("cam-left"))
+    none = ImageTrack(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), 80)
+    with pytest.raises(CalibrationError, match="found in 200 reference and 0 camera frames"):
+        estimate_camera_offset(radar, none, T_cam_radar, cam)
+    # a person seen 2 s after the radar track ends: no common time
+    late = ImageTrack(
+        radar.stamps_ns + int(22e9),
+        np.full(len(radar.stamps_ns), 320.0),
+        np.ones(len(radar.stamps_ns), np.int64),
+    )
+    with pytest.raises(CalibrationError, match="overlap"):
+        estimate_camera_offset(radar, late, T_cam_radar, cam)
 
 
 @pytest.mark.xfail(

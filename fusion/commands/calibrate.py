@@ -401,8 +401,12 @@ def _target_free(
         except DriversError:
             lines.append(f"{c}: no camera-radar transform in the base calibration; clock skipped")
             continue
-        it = camera_person_track(args.session, c)
-        oc = estimate_camera_offset(rt, it, T_cr, cams[c], ref_offset=off_r)
+        try:
+            it = camera_person_track(args.session, c)
+            oc = estimate_camera_offset(rt, it, T_cr, cams[c], ref_offset=off_r)
+        except CalibrationError as e:  # one camera without the person spoils no other result
+            lines.append(f"{c}: clock offset not estimated: {e}")
+            continue
         out.clock_offsets[c] = oc.offset  # type: ignore[attr-defined]
         lines.append(
             f"{c} clock offset {oc.offset * 1000:+.1f} ± {oc.sigma * 1000:.1f} ms (1-sigma; was "
