@@ -13,9 +13,12 @@
   the radar centroid lies farther than the LiDAR's); left out, it ends up in x.
 * :func:`calibrate_icp` registers radar static scatterers accumulated over the recording to the
   LiDAR's static background (open3d point-to-plane ICP, Tukey kernel): all six parameters, as far
-  as the scatterers span the room.
+  as the scatterers span the room; refused up front (:func:`check_icp_observability`) when the
+  radar points near LiDAR surfaces leave a direction unfixed, as a room's walls facing the rig do.
 * :func:`estimate_lidar_offset`: the LiDAR's clock offset from the two person tracks
   (:func:`calibration.temporal.estimate_offset` on the horizontal positions).
+* :func:`estimate_camera_offset`: a camera's clock offset from the person's bearing in its
+  images (:func:`calibration.person.camera_person_track`) against a radar or LiDAR track.
 
 Radar tracks carry occasional wrong clusters (aliased limbs, floor bounces); RANSAC drops them in
 space, and a running-median despike drops them before the time alignment.
