@@ -9,7 +9,7 @@ Writes the calibration YAML defined in ``drivers.calibfile``. Imports ``drivers`
 * :mod:`.intrinsics`: ROS and OpenCV camera YAML.
 * :mod:`.temporal`: clock offsets and drift from motion both sensors see.
 * :mod:`.person` / :mod:`.targetfree`: radar ↔ LiDAR without targets: a walking person's tracks
-  (yaw, x, y and the LiDAR clock offset) and ICP of the static room.
+  (yaw, x, y, the LiDAR's and the cameras' clock offsets) and ICP of the static room.
 """
 
 from .board import BoardObservation, BoardSpec, calibrate_intrinsics, calibrate_lidar_camera
@@ -17,7 +17,12 @@ from .errors import CalibrationError
 from .intrinsics import camera_info_yaml, load_camera_yaml
 from .reflectors import calibrate_reflectors, placements_from_recording
 from .rigid import RigidResult, compose, solve_rigid, solve_rigid_no_elevation
-from .targetfree import calibrate_icp, calibrate_person, estimate_lidar_offset
+from .targetfree import (
+    calibrate_icp,
+    calibrate_person,
+    estimate_camera_offset,
+    estimate_lidar_offset,
+)
 from .temporal import estimate_drift, estimate_offset
 
 __all__ = [
@@ -32,6 +37,7 @@ __all__ = [
     "calibrate_reflectors",
     "camera_info_yaml",
     "compose",
+    "estimate_camera_offset",
     "estimate_drift",
     "estimate_lidar_offset",
     "estimate_offset",

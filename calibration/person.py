@@ -258,3 +258,65 @@ def radar_static_cloud(
                 pc[(np.abs(pc[:, 3]) < 0.5 * cfg.velocity_resolution) & (pc[:, 4] >= min_snr_db)]
             )
     return (np.concatenate(out) if out else np.zeros((0, 5), np.float32)), n
+
+
+@dataclass
+class ImageTrack:
+    """One camera's person track: ``stamps_ns`` (N,) int64 on the camera's clock, ``u`` (N,) px
+    the column that halves the person's silhouette, ``pixels`` (N,) silhouette pixels; ``frames``
+    read and ``dropped`` frames per reason."""
+
+    stamps_ns: np.ndarray
+    u: np.ndarray
+    pixels: np.ndarray
+    frames: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+def camera_person_track(
+    path: str | Path,
+    camera: str,
+    *,
+    threshold: float = 15.0,
+    min_pixels: int = 200,
+    background_frames: int = 60,
+) -> ImageTrack:
+    """The person's image column in every frame of a static camera: pixels whose grey level differs
+    by more than ``threshold`` from the background (the per-pixel median of up to
+    ``background_frames`` frames spread over the recording, which a walking person does not
+    occupy for long) are the silhouette, and the column halving it is the person's bearing. The
+    median column follows the torso; the centroid of frame differences (motion energy) followed
+    the swinging limbs and was 20-60 ms less precise on simulated walks."""
+    with RecordingReader(path) as rec:
+        _check_stream(rec, camera, "image", path)
+        stamps = rec.stamps(camera)
+        n = len(stamps)
+        if n < 5:
+            raise CalibrationError(f"{path}: {n} frames of {camera!r}; at least 5 are needed")
+        pick = set(np.linspace(0, n - 1, min(n, background_frames)).round().astype(int).tolist())
+        grey = [
+            f.data["image"].mean(axis=2).astype(np.uint8)
+            for i, f in enumerate(rec.frames(camera))
+            if i in pick
+        ]
+        bg = np.median(np.stack(grey), axis=0).astype(np.float32)
+        us, px, st = [], [], []
+        dropped = {"no silhouette": 0}
+        for i, f in enumerate(rec.frames(camera)):
+            fg = np.abs(f.data["image"].mean(axis=2, dtype=np.float32) - bg) > threshold
+            cols = fg.sum(axis=0)
+            total = int(cols.sum())
+            if total < min_pixels:
+                dropped["no silhouette"] += 1
+                continue
+            c = np.cumsum(cols)
+            k = int(np.searchsorted(c, total / 2))
+            # sub-pixel: where the cumulative count crosses half within column k (pixel centres
+            # at k + 0.5, as CONVENTIONS puts the origin at the top-left pixel's corner)
+            before = c[k - 1] if k > 0 else 0
+            us.append(k + (total / 2 - before) / max(cols[k], 1))
+            px.append(total)
+            st.append(stamps[i])
+    return ImageTrack(
+        np.asarray(st, np.int64), np.asarray(us, np.float64), np.asarray(px, np.int64), n, dropped
+    )

@@ -13,9 +13,12 @@
   the radar centroid lies farther than the LiDAR's); left out, it ends up in x.
 * :func:`calibrate_icp` registers radar static scatterers accumulated over the recording to the
   LiDAR's static background (open3d point-to-plane ICP, Tukey kernel): all six parameters, as far
-  as the scatterers span the room.
+  as the scatterers span the room; refused up front (:func:`check_icp_observability`) when the
+  radar points near LiDAR surfaces leave a direction unfixed, as a room's walls facing the rig do.
 * :func:`estimate_lidar_offset`: the LiDAR's clock offset from the two person tracks
   (:func:`calibration.temporal.estimate_offset` on the horizontal positions).
+* :func:`estimate_camera_offset`: a camera's clock offset from the person's bearing in its
+  images (:func:`calibration.person.camera_person_track`) against a radar or LiDAR track.
 
 Radar tracks carry occasional wrong clusters (aliased limbs, floor bounces); RANSAC drops them in
 space, and a running-median despike drops them before the time alignment.
@@ -28,10 +31,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import least_squares
 
+from drivers.camera import project
+from drivers.rig import CameraConfig
 from drivers.transforms import apply, invert
 
 from .errors import CalibrationError
-from .person import Track
+from .person import ImageTrack, Track
 from .rigid import RigidResult, check_geometry, solve_rigid
 from .temporal import OffsetResult, estimate_offset
 
@@ -211,11 +216,15 @@ def calibrate_icp(
     min_points: int = 6,
     iterations: int = 60,
     min_fitness: float = 0.3,
+    point_sigma: float = 0.05,
+    max_sigma: float = 0.05,
 ) -> IcpResult:
     """``T_radar_lidar`` from radar static points ``(M, ≥3)`` (radar frame) and the LiDAR static
     cloud ``(K, 3)`` (LiDAR frame), starting at ``T_init`` (4×4): point-to-plane ICP of the radar
     points onto the LiDAR surfaces with a Tukey kernel of ``kernel`` m, correspondences within
-    ``max_distance`` m."""
+    ``max_distance`` m. Refused before any iteration when the radar points near LiDAR surfaces
+    cannot fix all six parameters (:func:`check_icp_observability`: radar points ``point_sigma`` m off
+    the surfaces must fix every direction to ``max_sigma``)."""
     import open3d as o3d
 
     rp = np.unique(np.asarray(radar_points, np.float64)[:, :3], axis=0)
@@ -231,6 +240,15 @@ def calibrate_icp(
     dst = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(lp))
     dst = dst.voxel_down_sample(0.03)
     dst.estimate_normals(o3d.geometry.KDTreeSearchParamHybrid(radius=0.2, max_nn=30))
+    check_icp_observability(
+        apply(invert(T_init), rp),
+        np.asarray(dst.points),
+        np.asarray(dst.normals),
+        max_distance[0],
+        min_points,
+        point_sigma,
+        max_sigma,
+    )
     reg = o3d.pipelines.registration
     est = reg.TransformationEstimationPointToPlane(reg.TukeyLoss(k=kernel))
     T = invert(T_init)  # the radar points move into the LiDAR frame: T_lidar_radar
@@ -253,6 +271,67 @@ def calibrate_icp(
     return IcpResult(invert(T), float(res.fitness), float(res.inlier_rmse), len(rp))
 
 
+_DIRECTIONS = (
+    "rotation about x (roll)",
+    "rotation about y (pitch)",
+    "rotation about z (yaw)",
+    "translation along x",
+    "translation along y",
+    "translation along z",
+)
+
+
+def check_icp_observability(
+    radar_in_lidar: np.ndarray,
+    lidar_points: np.ndarray,
+    lidar_normals: np.ndarray,
+    max_distance: float,
+    min_points: int,
+    point_sigma: float,
+    max_sigma: float,
+) -> None:
+    """Refuse point-to-plane ICP that cannot fix all six parameters. Radar points ``(M, 3)``
+    already moved into the LiDAR frame by the starting guess are paired with their nearest LiDAR
+    point ``(K, 3)`` within ``max_distance`` m and its unit normal ``(K, 3)``; each pair
+    constrains ``[(p × n)ᵀ/L, nᵀ]`` (rotation scaled by the pairs' spread ``L`` so that radians
+    and metres compare). Each eigenvector ``e`` of the 6×6 information matrix is known to
+    ``point_sigma / sqrt(λ)`` (m; a rotation as the motion it gives at ``L``); if one exceeds
+    ``max_sigma`` the poorly fixed directions are named: all surfaces facing one way (a back
+    wall and furniture fronts, the usual radar view of a room) fix only the distance to them and
+    two tilts, and ICP then drifts along the rest (measured on the simulated room: 7 of 36 static
+    radar points near LiDAR surfaces, all facing the rig, and ICP diverged from a 3°/10 cm start)."""
+    from scipy.spatial import cKDTree
+
+    d, k = cKDTree(lidar_points).query(radar_in_lidar, distance_upper_bound=max_distance)
+    ok = np.isfinite(d)
+    p, n = radar_in_lidar[ok], lidar_normals[k[ok]]
+    if len(p) < min_points:
+        raise CalibrationError(
+            f"{len(p)} of {len(radar_in_lidar)} static radar points lie within {max_distance:g} m "
+            f"of a LiDAR surface (need {min_points}): the radar's static returns are where the "
+            "LiDAR does not look (near floor, side walls outside its field) or the start is far off"
+        )
+    c = p - p.mean(axis=0)
+    lever = float(np.sqrt(np.mean(np.sum(c**2, axis=1))))
+    J = np.column_stack([np.cross(c, n) / max(lever, 1e-9), n])
+    w, v = np.linalg.eigh(J.T @ J)
+    sigma = point_sigma / np.sqrt(np.maximum(w, 1e-12))
+    if sigma.max() > max_sigma:
+        weak = v[:, sigma > max_sigma]
+        names = sorted({_DIRECTIONS[int(np.argmax(np.abs(col)))] for col in weak.T})
+        main = np.linalg.eigh(n.T @ n)[1][:, -1]
+        facing = int((np.abs(n @ main) > np.cos(np.radians(20))).sum())
+        raise CalibrationError(
+            f"ICP cannot fix all six parameters: the {len(p)} static radar points near LiDAR "
+            f"surfaces fix {len(names)} direction(s) only to {sigma.max():.2f} m 1-sigma (need "
+            f"{max_sigma:g} m; {', '.join(names)}, LiDAR frame): {facing} of them lie on "
+            "surfaces facing within 20 deg of one direction. "
+            "Radar sees walls that face it; add returns from surfaces facing other ways (a side "
+            "wall, the floor within the LiDAR's field, a box or reflector turned sideways) or "
+            "use --method person and reflectors for the rest"
+        )
+
+
 def estimate_lidar_offset(
     radar: Track,
     lidar: Track,
@@ -269,8 +348,13 @@ def estimate_lidar_offset(
     yaw moved the estimate by 6-13 ms); ``"range"``: the person's range from the radar (the
     radar's :attr:`Track.ranges`), which no rotation about the radar changes, but the LiDAR's
     cluster centroid range lags the body by 15-20 ms on some walks (what it sees of the body
-    changes with the walking direction). Measured on simulated walks of 5-12 s with the true
-    ``T``: xy −2.4 to −7.3 ms, range −15 to +21 ms; on a 4 s walk both were 26-32 ms off."""
+    changes with the walking direction). Measured on simulated walks of 8-10 s with the true
+    ``T`` (seeds 1, 2, 3): xy −6.2, +7.9, −28.9 ms (reported 1-sigma 11.7, 16.1, 11.9 ms),
+    range −15.1, −7.0, −4.8 ms (1-sigma 11.2, 11.1, 9.9 ms); on a 4 s walk both were 26-32 ms
+    off. The error is the tracks' noise, not the estimator (exact on noise-free tracks): the
+    radar's bearing is off by ~2.5° (1-sigma, smooth over frames) and its range by 3-5 cm, so
+    ``sigma`` (:func:`calibration.temporal.offset_sigma`) is 10-20 ms on such walks and falls
+    as 1/sqrt(duration)."""
     if len(radar.stamps_ns) < 5 or len(lidar.stamps_ns) < 5:
         raise CalibrationError(
             f"the person was found in {len(radar.stamps_ns)} radar and {len(lidar.stamps_ns)} "
@@ -290,4 +374,35 @@ def estimate_lidar_offset(
     ok = despike(tr, xr)
     res = estimate_offset(tr[ok], xr[ok], tl, xl, max_lag=max_lag)
     res.offset += radar_offset
+    return res
+
+
+def estimate_camera_offset(
+    ref: Track,
+    image: ImageTrack,
+    T_cam_ref: np.ndarray,
+    cam: CameraConfig,
+    *,
+    ref_offset: float = 0.0,
+    max_lag: float = 0.5,
+) -> OffsetResult:
+    """A camera's clock offset (s, camera stamp − reference clock) from the person's bearing: the
+    reference sensor's centroids ``ref`` (radar or LiDAR track) projected through ``T_cam_ref``
+    (4×4) and ``cam`` against the silhouette's column in each image (:func:`camera_person_track`);
+    ``ref_offset`` is the reference sensor's own offset. Only the column is compared: the person's
+    height in the image depends on what is cut off, and radar heights are poor. The ±``max_lag``
+    search is wider than for the LiDAR because webcams lag by 100-300 ms."""
+    if len(ref.stamps_ns) < 5 or len(image.stamps_ns) < 5:
+        raise CalibrationError(
+            f"the person was found in {len(ref.stamps_ns)} reference and "
+            f"{len(image.stamps_ns)} camera frames; at least 5 each are needed"
+        )
+    uv, z = project(apply(T_cam_ref, ref.centroids), cam)
+    ok = np.isfinite(uv[:, 0]) & (z > 0)
+    t0 = ref.stamps_ns[0]
+    tr = (ref.stamps_ns[ok] - t0) / 1e9
+    ok2 = despike(tr, ref.centroids[ok, :2])
+    tc = (image.stamps_ns - t0) / 1e9
+    res = estimate_offset(tr[ok2], uv[ok][ok2, :1], tc, image.u[:, None], max_lag=max_lag)
+    res.offset += ref_offset
     return res

@@ -175,6 +175,25 @@ def test_clock_offset_from_motion_within_5_ms() -> None:
     assert slope == pytest.approx(2e-4, abs=5e-5) and off0 == pytest.approx(offset, abs=0.005)
 
 
+def test_clock_offset_sigma_matches_the_spread_over_recordings() -> None:
+    # 10 ten-second walks with 4 cm of smooth track error (AR(1), ρ = 0.7, as body-part biases
+    # are): the reported 1-sigma must match the spread of the estimates (measured 18.8 vs 18.5 ms
+    # over 16 walks; white errors: 10.0 vs 8.4 ms). 10 walks know the spread to ~25 %.
+    rng = np.random.default_rng(1)
+    rho = 0.7
+    errs, sigmas = [], []
+    for _ in range(10):
+        t = np.arange(0, 10, 0.1)
+        e = rng.normal(0, 0.04, (len(t), 3))
+        for k in range(1, len(t)):
+            e[k] = rho * e[k - 1] + np.sqrt(1 - rho**2) * e[k]
+        r = estimate_offset(t, _walk(t) + e, t + 0.02, _walk(t) + rng.normal(0, 0.005, e.shape))
+        errs.append(r.offset - 0.02)
+        sigmas.append(r.sigma)
+    spread = float(np.sqrt(np.mean(np.square(errs))))
+    assert np.median(sigmas) == pytest.approx(spread, rel=0.5)
+
+
 def test_clock_offset_refusals() -> None:
     t = np.arange(0, 10, 0.1)
     with pytest.raises(CalibrationError, match="overlap"):

@@ -3,7 +3,8 @@
 ``reflectors`` and ``board`` need a target session; ``person``, ``icp`` and ``temporal`` need only a
 recording with one person walking through the radar's and the LiDAR's view, and refine the base
 calibration (``--base``, else the recording's own): ``person`` the radar-LiDAR yaw and horizontal
-position, ``icp`` all six from the static room, ``temporal`` the LiDAR's clock offset.
+position, ``icp`` all six from the static room, ``temporal`` the clock offsets of the LiDAR and of every
+camera in the recording (the person's bearing in its images against the radar track).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="reflectors",
         help="reflectors: radar-LiDAR; board: LiDAR-camera (and camera-radar by composition); "
         "intrinsics: a camera's intrinsics from board images, written as ROS camera_info YAML; "
-        "person, icp: target-free radar-LiDAR refinement; temporal: the LiDAR's clock offset",
+        "person, icp: target-free radar-LiDAR refinement; temporal: the LiDAR's and the cameras' "
+        "clock offsets",
     )
     p.add_argument("-o", "--out", default="calib.yaml", help="calibration YAML to write")
     p.add_argument("--report", default=None, help="folder for the report (PNGs and a summary)")
@@ -93,6 +95,8 @@ def _simulate(args: argparse.Namespace) -> None:
 
         sim = Simulation(rig, SimConfig(seconds=args.simulate, seed=args.seed, motions=["walk"]))
         names = [*rig.sensors_of("radar"), *rig.sensors_of("lidar"), "groundtruth"]
+        if args.method == "temporal":  # one camera, whose clock offset is estimated too
+            names += rig.sensors_of("camera")[:1]
         n = simulate_to_recording(sim, args.session, sensors=names)
     elif args.method == "reflectors":
         pos = spread_positions(args.simulate, args.seed)
@@ -191,11 +195,13 @@ def run(args: argparse.Namespace) -> int:
             f"{key}: RMS residual {res.rms * 1000:.1f} mm, 1-sigma {res.sigma_rotation_deg:.3f} deg / "
             f"{res.sigma_translation * 1000:.1f} mm"
         )
-    if truth is not None and T is None:  # temporal: the clock offset against the truth
-        true = truth.clock_offsets.get(lidar, 0.0) - truth.clock_offsets.get(radar, 0.0)
-        err = out.clock_offsets[lidar] - base.clock_offsets.get(radar, 0.0) - true
-        resid[key]["error_vs_simulation_truth_ms"] = round(err * 1000, 2)
-        lines.append(f"{key} against the simulation's truth: {err * 1000:+.1f} ms")
+    if truth is not None and T is None:  # temporal: the clock offsets against the truth
+        for k in resid:
+            sensor = k.removeprefix("clock_offset_")
+            true = truth.clock_offsets.get(sensor, 0.0) - truth.clock_offsets.get(radar, 0.0)
+            err = out.clock_offsets[sensor] - base.clock_offsets.get(radar, 0.0) - true
+            resid[k]["error_vs_simulation_truth_ms"] = round(err * 1000, 2)
+            lines.append(f"{k} against the simulation's truth: {err * 1000:+.1f} ms")
     elif truth is not None:
         Tt = truth.get(to, frm)
         e_r, e_t = rotation_error_deg(T, Tt), float(np.linalg.norm(T[:3, 3] - Tt[:3, 3]))
@@ -299,9 +305,19 @@ def _target_free(
     returns the result's key, ``T_radar_lidar`` (None for temporal), residuals entry and the
     rigid fit with per-pair residuals (person) or None."""
     from calibration import CalibrationError
-    from calibration.person import lidar_person_track, radar_person_track, radar_static_cloud
-    from calibration.targetfree import calibrate_icp, calibrate_person, estimate_lidar_offset
-    from drivers import DriversError
+    from calibration.person import (
+        camera_person_track,
+        lidar_person_track,
+        radar_person_track,
+        radar_static_cloud,
+    )
+    from calibration.targetfree import (
+        calibrate_icp,
+        calibrate_person,
+        estimate_camera_offset,
+        estimate_lidar_offset,
+    )
+    from drivers import DriversError, RecordingReader
 
     if not (radar and lidar):
         raise CalibrationError(f"{args.session}: --method {args.method} needs a radar and a LiDAR")
@@ -365,16 +381,46 @@ def _target_free(
     out.clock_offsets[lidar] = o.offset  # type: ignore[attr-defined]
     key = f"clock_offset_{lidar}"
     lines.append(
-        f"{lidar} clock offset {o.offset * 1000:+.1f} ms (was {off_l * 1000:+.1f} ms) from "
-        f"{o.samples} radar frames, residual {o.rms * 1000:.1f} mm"
+        f"{lidar} clock offset {o.offset * 1000:+.1f} ± {o.sigma * 1000:.1f} ms (1-sigma; was "
+        f"{off_l * 1000:+.1f} ms) from {o.samples} radar frames, residual {o.rms * 1000:.1f} mm"
     )
     entry = {
         "method": "temporal",
         "offset_s": round(o.offset, 6),
+        "sigma_ms": round(o.sigma * 1000, 2),
         "rms_mm": round(o.rms * 1000, 2),
         "samples": o.samples,
     }
-    return key, None, {key: entry}, None
+    resid = {key: entry}
+    with RecordingReader(args.session) as rec:
+        cameras = [n for n, s in rec.streams.items() if s.kind == "image"]
+        cams = {n: rec.camera_config(n) for n in cameras}
+    for c in cameras:  # each camera against the radar, by the person's bearing in its images
+        try:
+            T_cr = base.get(c, radar)  # type: ignore[attr-defined]
+        except DriversError:
+            lines.append(f"{c}: no camera-radar transform in the base calibration; clock skipped")
+            continue
+        try:
+            it = camera_person_track(args.session, c)
+            oc = estimate_camera_offset(rt, it, T_cr, cams[c], ref_offset=off_r)
+        except CalibrationError as e:  # one camera without the person spoils no other result
+            lines.append(f"{c}: clock offset not estimated: {e}")
+            continue
+        out.clock_offsets[c] = oc.offset  # type: ignore[attr-defined]
+        lines.append(
+            f"{c} clock offset {oc.offset * 1000:+.1f} ± {oc.sigma * 1000:.1f} ms (1-sigma; was "
+            f"{offsets.get(c, 0.0) * 1000:+.1f} ms) from the person's bearing in "
+            f"{len(it.u)} of {it.frames} images, residual {oc.rms:.1f} px"
+        )
+        resid[f"clock_offset_{c}"] = {
+            "method": "temporal (silhouette bearing against the radar track)",
+            "offset_s": round(oc.offset, 6),
+            "sigma_ms": round(oc.sigma * 1000, 2),
+            "rms_px": round(oc.rms, 2),
+            "samples": oc.samples,
+        }
+    return key, None, resid, None
 
 
 def _yaml(text: str):  # noqa: ANN202
