@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,12 @@ pytestmark = pytest.mark.skipif(not RADARPOSE_LITE.is_file(), reason="shipped we
 def test_demo_chain_finds_people_where_they_are(tmp_path: Path) -> None:
     r = run_demo(tmp_path, seconds=2.0, seed=11, rtpose=False, quiet=True)
     m = r["metrics"]
-    # the README states 154 mm MPJPE and 105 mm root error held out; a 2 s scene with a waving
-    # person is a small, hard sample, so allow 1.5x
+    # the README states the held-out numbers of docs/radarpose_lite_eval.json; a 2 s scene with a
+    # waving person is a small, hard sample, so allow 1.5x
+    stated = json.loads((Path(__file__).parents[1] / "docs/radarpose_lite_eval.json").read_text())
     assert m["detection_recall"] >= 0.6
-    assert m["mpjpe_mm"] < 1.5 * 154 and m["root_error_mm"] < 1.5 * 105
+    assert m["mpjpe_mm"] < 1.5 * stated["mpjpe_mm"]
+    assert m["root_error_mm"] < 1.5 * stated["root_error_mm"]
     for name in ("strip.png", "skeletons_3d.png", "demo.gif", "report.json"):
         assert (tmp_path / name).stat().st_size > 1000
     assert set(r["timing_ms"]) >= {"adc_unpack", "heatmaps", "model", "total", "simulate_boards"}
