@@ -40,7 +40,7 @@ from .lift import (
     triangulate,
     undistort_pixels,
 )
-from .tracks import associate, fix_swaps, resample
+from .tracks import associate, fix_pair_swaps, fix_swaps, resample
 
 METHODS = ("none", "lidar", "stereo", "bone_prior")  # codes stored per joint
 MIN_CONF = 0.3
@@ -436,6 +436,8 @@ def lift_tracks(
                 )
             )
             kp_o, cf_o = kp_o[:, 0], cf_o[:, 0]
+            kp_s, cf_s, kp_o, cf_o, _ = fix_pair_swaps(kp_s, cf_s, kp_o, cf_o, min_conf=MIN_CONF)
+            dirs = rays(kp_s, cam0)
         if lift.startswith("lidar"):
             depth = np.full((len(idx), 15), np.nan)
             bound = np.zeros((len(idx), 15), bool)
