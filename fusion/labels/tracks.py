@@ -65,7 +65,7 @@ def fix_swaps(
     confidence: np.ndarray,
     flip: np.ndarray = COCO_FLIP,
     min_conf: float = 0.3,
-    flip_cost: float = 0.25,
+    flip_cost: float = 0.5,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Undo left/right swaps along each track; returns repaired copies and how many frames changed.
 
@@ -126,7 +126,7 @@ def fix_pair_swaps(
     nearby cameras at the same times: each view then resembles the other shifted by the disparity,
     so after removing the median offset, a frame whose views agree clearly better (mean distance
     below ``margin`` times) with one of them mirrored has a swap in one view. Which one: the view
-    whose mirroring also brings it closer to its own neighbouring frames. Catches the swaps that a
+    whose mirroring brings it closer to its own neighbouring frames (neither: left as detected). Catches the swaps that a
     single view's track cannot see (a near-symmetric frame, left and right a few px apart).
     Returns repaired copies and the number of frames changed.
     """
@@ -156,7 +156,10 @@ def fix_pair_swaps(
         # mirroring a or b explains the pair equally: the views' own tracks decide
         gain_a = temporal(pa, t, pa[t][flip]) - temporal(pa, t, pa[t])
         gain_b = temporal(pb, t, pb[t][flip]) - temporal(pb, t, pb[t])
-        if np.nan_to_num(gain_a, nan=np.inf) <= np.nan_to_num(gain_b, nan=np.inf):
+        gain_a, gain_b = np.nan_to_num(gain_a, nan=np.inf), np.nan_to_num(gain_b, nan=np.inf)
+        if min(gain_a, gain_b) >= 0:  # neither view's own track agrees: leave both
+            continue
+        if gain_a <= gain_b:
             a[t], ca[t], pa[t] = a[t][flip], ca[t][flip], pa[t][flip]
         else:
             b[t], cb[t], pb[t] = b[t][flip], cb[t][flip], pb[t][flip]
