@@ -319,7 +319,7 @@ def refine_track(
     sigma_depth: float = 0.04,
     sigma_behind: float = 0.25,
     sigma_bone: float = 0.01,
-    sigma_accel: float = 6.0,
+    sigma_accel: float | np.ndarray = 6.0,
     bone_prior: np.ndarray | None = None,
     sigma_prior: float = 0.05,
     min_conf: float = 0.3,
@@ -329,6 +329,7 @@ def refine_track(
     sigma_rel_depth: float | None = None,
     sigma_straight: float | None = None,
     depth_bound: np.ndarray | None = None,
+    sigma_twist: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint least-squares fit of one person's whole track; returns joints ``(T, 15, 3)`` and bone lengths ``(14,)``.
 
@@ -336,13 +337,15 @@ def refine_track(
     reprojection in each camera (``obs_uv[c]`` ``(T, 15, 2)``, weighted by ``obs_conf[c]``
     ``(T, 15)`` over ``sigma_px``), optional LiDAR depth along camera ``depth_cam``'s axis
     (``depth`` ``(T, 15)``, NaN = none; ``sigma_behind`` for a joint behind it), bone lengths equal to the shared lengths, the shared
-    lengths near ``bone_prior``, and acceleration (``sigma_accel`` m/s²) between samples at
-    ``times`` ``(T,)`` s. With ``sigma_rel_depth`` (m), a bone whose child has no LiDAR depth
+    lengths near ``bone_prior``, and acceleration (``sigma_accel`` m/s², one or ``(15,)`` per joint)
+    between samples at ``times`` ``(T,)`` s. With ``sigma_rel_depth`` (m), a bone whose child has no LiDAR depth
     prefers to lie across the view (child at its parent's depth along ``depth_cam``'s axis): of
     the two depths a bone length allows from one view, the shallower. Left and right bones share a length. The robust ``loss`` (residuals in
     units of their sigma, quadratic up to ``f_scale``) keeps occluded LiDAR depths (the near side
     of the body in front of a far-side joint) and 2D outliers from dragging the fit. ``init`` ``(T, 15, 3)`` must be finite. Pixels may be distorted (they
-    are undistorted here); the model is then an ideal pinhole.
+    are undistorted here); the model is then an ideal pinhole. With ``sigma_twist`` (unit-vector
+    difference, about rad) the shoulder line stays parallel to the hip line: the trunk turns as
+    one, up to a few degrees of counter-rotation, so both lines' depth evidence sets its heading.
     """
     X0 = np.asarray(init, dtype=np.float64)
     n_t = len(X0)
@@ -381,6 +384,7 @@ def refine_track(
     straight = ~seen[:, list(LIMB_ENDS)] | (has_d & ~own_d)[:, list(LIMB_ENDS)]
     end_edge = [int(np.flatnonzero(EDGES[:, 1] == j)[0]) for j in LIMB_ENDS]
     dt = np.diff(times)
+    sig_acc = np.broadcast_to(np.asarray(sigma_accel, dtype=np.float64), (15,))[:, None]
     # acceleration residual of triples (t-1, t, t+1), scaled to m/s² / sigma
     if n_t >= 3:
         h0, h1 = dt[:-1], dt[1:]
@@ -429,12 +433,16 @@ def refine_track(
             want = np.cos(bend) * up + np.sin(bend) * fwd
             dev = (X[:, ends] - X[:, mid] - L[end_edge][None, :, None] * want) / sigma_straight
             res.append(np.where(straight[..., None], dev, 0.0).ravel())
+        if sigma_twist is not None:
+            res.append(
+                ((_unit(X[:, 12] - X[:, 9]) - _unit(X[:, 4] - X[:, 1])) / sigma_twist).ravel()
+            )
         res.append((x[n_x:] - prior) / sigma_prior)
         if n_t >= 3:
             acc = (
                 ca[:, None, None] * X[:-2] + cb[:, None, None] * X[1:-1] + cc[:, None, None] * X[2:]
             )
-            res.append((acc / sigma_accel).ravel())
+            res.append((acc / sig_acc).ravel())
         return np.concatenate(res)
 
     # sparsity: which unknowns each residual touches
@@ -478,6 +486,12 @@ def refine_track(
                         S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
                     S[r, n_x + BONE_SLOT[end_edge[k]]] = 1
                     r += 1
+    if sigma_twist is not None:
+        for t in range(n_t):
+            for _ax in range(3):
+                for q in (1, 4, 9, 12):
+                    S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
+                r += 1
     for e in range(n_slot):
         S[r, n_x + e] = 1
         r += 1
@@ -499,6 +513,11 @@ def refine_track(
         max_nfev=max_nfev,
     )
     return sol.x[:n_x].reshape(n_t, 15, 3), sol.x[n_x:][BONE_SLOT]
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    """``v`` ``(..., 3)`` scaled to unit length."""
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-6)
 
 
 def refine_windowed(

@@ -28,7 +28,9 @@ from ..errors import FusionError
 from .detectors import Detector, SimulatedDetector
 from .lift import (
     BONE_FRACTIONS,
+    BONE_SLOT,
     EDGES,
+    TORSO,
     depth_hints,
     fill_with_bone_prior,
     lidar_depths,
@@ -36,8 +38,9 @@ from .lift import (
     rays,
     refine_windowed,
     triangulate,
+    undistort_pixels,
 )
-from .tracks import associate, fix_swaps, resample
+from .tracks import associate, fix_pair_swaps, fix_swaps, resample
 
 METHODS = ("none", "lidar", "stereo", "bone_prior")  # codes stored per joint
 MIN_CONF = 0.3
@@ -48,8 +51,17 @@ MIN_JOINTS = 6  # confident joints for a person to count as seen in a frame
 # harder. Tuned on simulator scenes (docs/LABELS.md lists the errors per motion).
 REL_DEPTH_SIGMA = {"lidar": 0.15, "stereo": 0.10, "mono": 0.15, "lidar+stereo": 0.15}
 ACCEL_SIGMA = {"lidar": 6.0, "stereo": 3.0, "mono": 6.0, "lidar+stereo": 6.0}
+# stereo: knees and elbows swing twice as hard, ankles and wrists four times (a walker's ankle
+# reaches ~35 m/s² at 10 Hz, its pelvis ~5)
+LIMB_ACCEL = np.array([1, 1, 2, 4, 1, 2, 4, 1, 1, 1, 2, 4, 1, 2, 4], dtype=np.float64)
+# (m) how far the bone lengths may leave the anthropometric prior: stereo's height comes from the
+# bones' image lengths (trustworthy), LiDAR's from 3D bones; alone (mono) they set the scale
+BONE_PRIOR_SIGMA = {"lidar": 0.05, "stereo": 0.02, "mono": 0.01, "lidar+stereo": 0.05}
 # (m) how far an unmeasured ankle or wrist may leave the straight continuation of its limb
 STRAIGHT_SIGMA = 0.1
+# (about rad) how far the shoulder line may turn from the hip line (stereo, whose depth is too
+# noisy to set the trunk's heading from the shoulders alone)
+TWIST_SIGMA = {"stereo": 0.15}
 LIFTS = ("lidar", "stereo", "mono", "lidar+stereo")
 N_CAMERAS = {"lidar": 1, "stereo": 2, "mono": 1, "lidar+stereo": 2}
 
@@ -200,6 +212,54 @@ def _height(joints: np.ndarray, ok: np.ndarray) -> float:
         for e in range(len(EDGES))
         if good[:, e].sum() >= 3
     ]
+    return float(np.clip(np.median(est), 1.4, 2.1)) if est else 1.75
+
+
+def _height_from_views(
+    kps: list[np.ndarray],
+    cfs: list[np.ndarray],
+    cams: list[CameraConfig],
+    T_cam_ref: list[np.ndarray],
+    joints_ref: np.ndarray,
+    sigma_px: float,
+    quantile: float = 0.65,
+) -> float:
+    """Body height (m) from how long the bones look in the images, scaled by the person's depth.
+
+    Triangulated bones ``joints_ref`` ``(T, 15, 3)`` are far too long where depth is noisy (3 px
+    of disparity noise is ~30 cm of depth at 3.5 m, and noise only ever lengthens a bone), so only
+    their torso's median position (smoothed over 7 frames) is used, for the depth. A bone's image
+    length times that depth, less the pixel noise's share, is its length when it lies across the
+    view, shorter otherwise: per bone (left and right pooled) the ``quantile`` over frames and
+    cameras (above the median: bones turn out of the view; below the top: noise), per bone a
+    height by the anthropometric fractions, and their median. ``kps[c]`` ``(T, 15, 2)`` px and ``cfs[c]``
+    ``(T, 15)`` per camera; 1.75 without enough support.
+    """
+    torso = joints_ref[:, list(TORSO)]
+    ok = np.isfinite(torso).all(-1).any(-1)
+    centre = np.full((len(torso), 3), np.nan)
+    centre[ok] = np.nanmedian(torso[ok], axis=1)  # (T, 3)
+    if ok.sum() < 3:
+        return 1.75
+    t = np.arange(len(centre))
+    centre = np.stack([np.interp(t, t[ok], centre[ok, a]) for a in range(3)], -1)
+    centre = np.stack([np.median(centre[max(0, k - 3) : k + 4], axis=0) for k in t])
+    per_slot: list[list[np.ndarray]] = [[] for _ in range(int(BONE_SLOT.max()) + 1)]
+    for kp, cf, cam, T in zip(kps, cfs, cams, T_cam_ref, strict=True):
+        z = apply(T, centre)[:, 2]
+        xy = (undistort_pixels(kp, cam) - [cam.cx, cam.cy]) / [cam.fx, cam.fy]
+        seen = cf >= MIN_CONF
+        for e, (a, b) in enumerate(EDGES):
+            both = seen[:, a] & seen[:, b] & (z > 0)
+            # pixel noise lengthens: E[l²] = l² + 4 σ² (two ends, two axes), σ in metres at z
+            l2 = (np.linalg.norm(xy[both, a] - xy[both, b], axis=-1) * z[both]) ** 2
+            noise = 4 * (sigma_px * z[both] / np.sqrt(cam.fx * cam.fy)) ** 2
+            per_slot[BONE_SLOT[e]].append(np.sqrt(np.maximum(l2 - noise, 0.0)))
+    est = []
+    for k, parts in enumerate(per_slot):
+        lens = np.concatenate(parts)
+        if len(lens) >= 3:
+            est.append(np.quantile(lens, quantile) / BONE_FRACTIONS[BONE_SLOT == k].mean())
     return float(np.clip(np.median(est), 1.4, 2.1)) if est else 1.75
 
 
@@ -376,6 +436,8 @@ def lift_tracks(
                 )
             )
             kp_o, cf_o = kp_o[:, 0], cf_o[:, 0]
+            kp_s, cf_s, kp_o, cf_o, _ = fix_pair_swaps(kp_s, cf_s, kp_o, cf_o, min_conf=MIN_CONF)
+            dirs = rays(kp_s, cam0)
         if lift.startswith("lidar"):
             depth = np.full((len(idx), 15), np.nan)
             bound = np.zeros((len(idx), 15), bool)
@@ -420,7 +482,10 @@ def lift_tracks(
             obs_uv, obs_cf = [kp_s, kp_o], [cf_s, cf_o]
             obs_cams, obs_T = [cam0, cam1], [T_cam_ref[0], T_cam_ref[1]]
             good_method = 2
-        height = _height(X_cam, np.isfinite(X_cam).all(-1))
+        if lift == "stereo":
+            height = _height_from_views(obs_uv, obs_cf, obs_cams, obs_T, X_ref, sigma_px)
+        else:
+            height = _height(X_cam, np.isfinite(X_cam).all(-1))
         prior_len = prior_bone_lengths(height)
         hints = depth_hints(X_cam[..., 2], kp_s, t_s, cam0)
         init_cam = np.stack(
@@ -443,10 +508,10 @@ def lift_tracks(
             sigma_px=sigma_px,
             bone_prior=prior_len,
             sigma_rel_depth=REL_DEPTH_SIGMA[lift],
-            sigma_accel=ACCEL_SIGMA[lift],
+            sigma_accel=ACCEL_SIGMA[lift] * (LIMB_ACCEL if lift == "stereo" else 1.0),
             sigma_straight=STRAIGHT_SIGMA,
-            # alone, the bone lengths set the scale: hold them to the prior
-            sigma_prior=0.01 if lift == "mono" else 0.05,
+            sigma_twist=TWIST_SIGMA.get(lift),
+            sigma_prior=BONE_PRIOR_SIGMA[lift],
         )
         lengths[i] = L
         m_code = np.where(supported[rows], good_method, 3).astype(float)

@@ -65,7 +65,7 @@ def fix_swaps(
     confidence: np.ndarray,
     flip: np.ndarray = COCO_FLIP,
     min_conf: float = 0.3,
-    flip_cost: float = 0.25,
+    flip_cost: float = 0.5,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Undo left/right swaps along each track; returns repaired copies and how many frames changed.
 
@@ -105,6 +105,66 @@ def fix_swaps(
         kp[t, i], cf[t, i] = kp[t, i][:, flip], cf[t, i][:, flip]
         changed += len(t)
     return kp, cf, changed
+
+
+# RTPOSE15 left/right partner of each joint (pelvis, thorax, head map to themselves)
+RTPOSE15_FLIP = np.array([0, 4, 5, 6, 1, 2, 3, 7, 8, 12, 13, 14, 9, 10, 11])
+
+
+def fix_pair_swaps(
+    kp_a: np.ndarray,
+    cf_a: np.ndarray,
+    kp_b: np.ndarray,
+    cf_b: np.ndarray,
+    flip: np.ndarray = RTPOSE15_FLIP,
+    min_conf: float = 0.3,
+    margin: float = 0.7,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Undo swaps one view of a stereo pair has at a frame where the other has none.
+
+    ``kp_a``, ``kp_b`` ``(T, K, 2)`` px with ``cf_a``, ``cf_b`` ``(T, K)`` are one person in two
+    nearby cameras at the same times: each view then resembles the other shifted by the disparity,
+    so after removing the median offset, a frame whose views agree clearly better (mean distance
+    below ``margin`` times) with one of them mirrored has a swap in one view. Which one: the view
+    whose mirroring brings it closer to its own neighbouring frames (neither: left as detected). Catches the swaps that a
+    single view's track cannot see (a near-symmetric frame, left and right a few px apart).
+    Returns repaired copies and the number of frames changed.
+    """
+    a, ca, b, cb = kp_a.copy(), cf_a.copy(), kp_b.copy(), cf_b.copy()
+
+    def cross(pa: np.ndarray, pb: np.ndarray) -> float:
+        d = pa - pb
+        ok = np.isfinite(d).all(-1)
+        if ok.sum() < 3:
+            return np.nan
+        d = d[ok] - np.median(d[ok], axis=0)
+        return float(np.linalg.norm(d, axis=-1).mean())
+
+    def temporal(kp: np.ndarray, t: int, pose: np.ndarray) -> float:
+        near = [kp[u] for u in (t - 1, t + 1) if 0 <= u < len(kp)]
+        d = [_mean_distance(pose, q) for q in near]
+        d = [x for x in d if np.isfinite(x)]
+        return float(np.mean(d)) if d else np.nan
+
+    pa = np.where((ca >= min_conf)[..., None], a, np.nan)
+    pb = np.where((cb >= min_conf)[..., None], b, np.nan)
+    changed = 0
+    for t in range(len(a)):
+        same, mirrored = cross(pa[t], pb[t]), cross(pa[t], pb[t][flip])
+        if not (np.isfinite(same) and np.isfinite(mirrored)) or mirrored >= margin * same:
+            continue
+        # mirroring a or b explains the pair equally: the views' own tracks decide
+        gain_a = temporal(pa, t, pa[t][flip]) - temporal(pa, t, pa[t])
+        gain_b = temporal(pb, t, pb[t][flip]) - temporal(pb, t, pb[t])
+        gain_a, gain_b = np.nan_to_num(gain_a, nan=np.inf), np.nan_to_num(gain_b, nan=np.inf)
+        if min(gain_a, gain_b) >= 0:  # neither view's own track agrees: leave both
+            continue
+        if gain_a <= gain_b:
+            a[t], ca[t], pa[t] = a[t][flip], ca[t][flip], pa[t][flip]
+        else:
+            b[t], cb[t], pb[t] = b[t][flip], cb[t][flip], pb[t][flip]
+        changed += 1
+    return a, ca, b, cb, changed
 
 
 def _mean_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
