@@ -102,9 +102,10 @@ def strip(panels: Sequence[Panel], path: str | Path) -> Path:
             plt.Line2D([], [], color=PRED_COLOR, lw=2),
         ],
         labels=["ground truth", "prediction"],
-        loc="upper right",
+        loc="upper center",
+        ncol=2,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / (3.6 * n)))  # a strip above the rows for the legend
     out = Path(path)
     fig.savefig(out, dpi=90)
     plt.close(fig)
