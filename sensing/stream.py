@@ -67,7 +67,7 @@ class RadarStream:
         """Process a frame to its point cloud ``(M, 5)`` float32 x, y, z, v, snr_db."""
         self.range_doppler(cube)
         with self._threads():
-            return cpu.points_into(cpu.detect_into(self.plan, self.ws), self.plan, self.ws)
+            return cpu.detect_points(self.plan, self.ws)
 
     @contextmanager
     def _threads(self) -> Iterator[None]:
