@@ -260,35 +260,39 @@ def aoa(rd: np.ndarray, peaks: np.ndarray, layout: ArrayLayout) -> np.ndarray:
 
 
 @nb.njit(cache=True)
+def _window_sums(p: np.ndarray, h: int, out: np.ndarray) -> None:
+    """Sums over ``[j - h, j + h]`` clipped to the row, from its prefix sums ``p`` ``(R + 1,)``."""
+    R = out.shape[0]
+    a = min(h, R)
+    b = max(a, R - h)
+    for j in range(a):
+        out[j] = p[min(R, j + h + 1)] - p[0]
+    for j in range(a, b):  # the interior: a plain vector loop
+        out[j] = p[j + h + 1] - p[j - h]
+    for j in range(b, R):
+        out[j] = p[R] - p[max(0, j - h)]
+
+
+@nb.njit(cache=True)
 def _ca_2d_box(
     x: np.ndarray, gd: int, gr: int, td: int, tr: int, box: np.ndarray, noise: np.ndarray
 ) -> None:
-    """CA-CFAR noise: range-window sums per row (running sums), then circular sums down columns.
+    """CA-CFAR noise: range-window sums per row, then circular sums down columns.
 
-    ``box`` ``(2, D, R)`` is scratch for the outer and guard range-window sums. Serial: a map of
-    a few ten thousand cells is done before a second thread would have started.
+    ``box`` ``(2, D, R)`` is scratch for the outer and guard range-window sums (differences of
+    prefix sums). Serial: a map of a few ten thousand cells is done before a second thread would
+    have started.
     """
     D, R = x.shape
     od, orr = gd + td, gr + tr
     ro, ri = box[0], box[1]
+    p = np.empty(R + 1)  # prefix sums of a row
     for i in range(D):
-        so = 0.0
-        si = 0.0
-        for j in range(min(R, orr)):
-            so += x[i, j]
-        for j in range(min(R, gr)):
-            si += x[i, j]
-        for j in range(R):  # windows [j - orr, j + orr] and [j - gr, j + gr], clipped
-            if j + orr < R:
-                so += x[i, j + orr]
-            if j - orr - 1 >= 0:
-                so -= x[i, j - orr - 1]
-            if j + gr < R:
-                si += x[i, j + gr]
-            if j - gr - 1 >= 0:
-                si -= x[i, j - gr - 1]
-            ro[i, j] = so
-            ri[i, j] = si
+        p[0] = 0.0
+        for j in range(R):
+            p[j + 1] = p[j] + x[i, j]
+        _window_sums(p, orr, ro[i])
+        _window_sums(p, gr, ri[i])
     cells = np.empty(R)  # training cells of a column (the same for every row)
     for j in range(R):
         cells[j] = (2 * od + 1) * (min(R, j + orr + 1) - max(0, j - orr)) - (2 * gd + 1) * (
@@ -369,22 +373,22 @@ def _peaks(
     ``keep`` ``(D, R)`` bool is scratch.
     """
     D, R = x.shape
-    keep[:] = False
     n = 0
     for i in range(D):
+        xr, nr, kr = x[i], noise[i], keep[i]
+        for j in range(R):  # the threshold for the whole row first: a plain vector loop
+            kr[j] = xr[j] > scale * nr[j]
+        kr[: min(min_bin, R)] = False
         for j in range(min_bin, R):
-            v = x[i, j]
-            if not v > scale * noise[i, j]:
+            if not kr[j]:
                 continue
-            ok = True
+            v = xr[j]
             for di in range(-1, 2):
                 ii = (i + di) % D
                 for dj in range(max(0, j - 1), min(R, j + 2)):
                     if x[ii, dj] > v:
-                        ok = False
-            if ok:
-                keep[i, j] = True
-                n += 1
+                        kr[j] = False
+            n += kr[j]
     out = np.empty((n, 2), np.int64)
     k = 0
     for i in range(D):
@@ -416,7 +420,7 @@ class Workspace:
     ``rd`` ``(C, L, S)`` range-Doppler spectra per channel, Doppler unshifted; ``power`` float32 and
     ``noise`` float64 ``(L, S)`` shifted; ``box`` ``(2, L, S)`` CFAR partial sums; ``keep``
     ``(L, S)`` peak flags; ``grid`` ``(max_points, n_rows, n_az)`` azimuth spectra of the occupied rows; ``sums``
-    ``(C, 2, 2S)`` float64 slow-time sums and energies; ``part`` ``(threads, L, S)`` float32 power
+    ``(C, 2, 2S)`` float32 slow-time sums and energies; ``part`` ``(threads, L, S)`` float32 power
     of each thread's channels; ``planar`` ``(threads, 2, L, S)`` float32 a channel as real and
     imaginary planes for the Doppler FFT, whose bit-reversed order ``rev`` ``(L,)`` and twiddles
     ``tw`` ``(2, L)`` are here too (see :func:`_fft_plan`).
@@ -448,7 +452,7 @@ class Workspace:
             np.empty((2, L, S)),
             np.empty((L, S), np.bool_),
             np.empty((m, len(lay.rows) if lay else 1, lay.n_az if lay else 1), np.complex64),
-            np.empty((C, 2, 2 * S)),
+            np.empty((C, 2, 2 * S), np.float32),
             np.empty((nb.config.NUMBA_NUM_THREADS, L, S), np.float32),
             np.empty((nb.config.NUMBA_NUM_THREADS, 2, L, S), np.float32),
             *_fft_plan(L),
@@ -559,9 +563,11 @@ def _rd_stage(
     :func:`_fft_planar`, twiddles ``tw``; by rocket-fft on ``rd`` if ``rev`` is empty), then the
     range FFT along the contiguous rows of ``rd``; while the channel is still in cache its power
     is added up. Channels are split into one group per thread (``groups``), each summing power
-    into its own ``part`` ``(>= groups, L, S)``, so threads never write the same cell. ``cal`` is
-    ``(C, S)`` or empty; ``sums`` ``(C, 2, 2S)`` float64 is scratch. Returns the frame's energy
-    (non-finite when a sample is, zero for a silent frame) for the input check.
+    into its own ``part`` ``(>= groups, L, S)`` (straight into ``power`` if one), so threads never
+    write the same cell. ``cal`` is
+    ``(C, S)`` or empty; ``sums`` ``(C, 2, 2S)`` float32 is scratch. Returns the frame's energy
+    (non-finite when a sample is, zero for a silent frame, both only to be confirmed) for the
+    input check.
     """
     L, C, S = x.shape
     xf = x.view(np.float32)  # (L, C, 2S): real and imaginary interleaved
@@ -569,8 +575,9 @@ def _rd_stage(
     G = max(1, min(groups, C, part.shape[0], planar.shape[0]))
     own = rev.size > 0
     energy = 0.0
+    h = L // 2
     for g in nb.prange(G):
-        acc = part[g]
+        acc = power if G == 1 else part[g]  # rows Doppler shifted
         acc[:] = 0
         pre, pim = planar[g, 0], planar[g, 1]
         e = 0.0
@@ -584,14 +591,14 @@ def _rd_stage(
                 for j in range(2 * S):
                     v = row[j]
                     mu[j] += v
-                    en[j] += np.float64(v) * v
+                    en[j] += v * v
             e += en.sum()
             # each chirp's own DC (if removed) is part of the slow-time mean: take it out once
-            m_re = mu[0::2].sum() / S if dc else 0.0
-            m_im = mu[1::2].sum() / S if dc else 0.0
+            m_re = np.float32(mu[0::2].sum() / S) if dc else np.float32(0)
+            m_im = np.float32(mu[1::2].sum() / S) if dc else np.float32(0)
             for s in range(S):
-                mu[2 * s] = (mu[2 * s] - m_re) / L if clutter else 0.0
-                mu[2 * s + 1] = (mu[2 * s + 1] - m_im) / L if clutter else 0.0
+                mu[2 * s] = (mu[2 * s] - m_re) / np.float32(L) if clutter else np.float32(0)
+                mu[2 * s + 1] = (mu[2 * s + 1] - m_im) / np.float32(L) if clutter else np.float32(0)
             for k in range(L):
                 row = xf[k, c]
                 wk = w_doppler[k]
@@ -610,8 +617,8 @@ def _rd_stage(
                 qi = pim[kr] if own else pim[0]
                 for s in range(S):
                     w = w_range[s] * wk
-                    qr[s] = (row[2 * s] - a - np.float32(mu[2 * s])) * w
-                    qi[s] = (row[2 * s + 1] - b - np.float32(mu[2 * s + 1])) * w
+                    qr[s] = (row[2 * s] - a - mu[2 * s]) * w
+                    qi[s] = (row[2 * s + 1] - b - mu[2 * s + 1]) * w
                 if cal.size:
                     for s in range(S):
                         u, v = qr[s], qi[s]
@@ -637,18 +644,18 @@ def _rd_stage(
                 c2c(t, t, AXES_2D, True, 1.0, 1)
             for d in range(L):
                 src = rf[c, d]
-                dst = acc[d]
+                dst = acc[(d + h) % L]
                 for s in range(S):
                     re = src[2 * s]
                     im = src[2 * s + 1]
                     dst[s] += re * re + im * im
         energy += e
-    h = L // 2
-    for d in nb.prange(L):  # sum the groups, Doppler shifted
-        dst = power[(d + h) % L]
-        dst[:] = part[0, d]
-        for g in range(1, G):
-            dst += part[g, d]
+    if G > 1:
+        for d in nb.prange(L):  # sum the groups
+            dst = power[d]
+            dst[:] = part[0, d]
+            for g in range(1, G):
+                dst += part[g, d]
     return energy
 
 
@@ -681,10 +688,11 @@ def _stages(
         ws.power,
         nb.get_num_threads(),
     )
-    if not np.isfinite(energy):
-        bad = np.count_nonzero(~np.isfinite(x))
+    # float32 sums: a huge or tiny but valid frame can overflow or underflow them, so confirm
+    bad = 0 if np.isfinite(energy) else np.count_nonzero(~np.isfinite(x))
+    if bad:
         raise SensingError(f"frame: expected finite values, got {bad} NaN or inf")
-    if energy == 0:
+    if energy == 0 and not x.any():
         raise SensingError("frame: expected a signal, got all zeros")
 
 
