@@ -1,12 +1,14 @@
 """Numba CPU kernels, the same names and signatures as :mod:`sensing.reference`.
 
-FFTs run inside ``@njit`` through rocket-fft (the ``fast`` extra), so the point-cloud chain is a
-few fused parallel passes: (1) per channel, in one ``(loops, samples)`` block: a pass for the
-check and the means, a pass applying DC and clutter removal, calibration and both windows (all
-linear and the same for every chirp, so they commute with the FFTs), one in-place 2D FFT;
-(2) power summed over channels; (3) 2D CA-CFAR by running row sums and
-circular column sums; (4) peaks; (5) AoA only at the peaks. The ``*_into`` functions take preallocated buffers (used by
-:class:`sensing.stream.RadarStream`); the public ones allocate their outputs.
+FFTs run inside ``@njit`` through rocket-fft (the ``fast`` extra), so the point-cloud chain is two
+compiled calls. (1) Per channel, in one ``(loops, samples)`` block while it is in cache: the
+slow-time sums (the frame read in its own order, doubling as the input check), one pass applying
+DC and clutter removal, calibration and both windows (all linear and the same for every chirp, so
+they commute with the FFTs), the range FFT along the contiguous rows, the Doppler FFT on real and
+imaginary planes (:func:`_fft_planar`, whole rows per butterfly), and the power summed over
+channels on the way back. (2) 2D CA-CFAR from prefix sums along range and circular sums down
+Doppler, peaks, AoA only at the peaks. The ``*_into`` functions take preallocated buffers (used
+by :class:`sensing.stream.RadarStream`); the public ones allocate their outputs.
 """
 
 from __future__ import annotations
@@ -558,22 +560,25 @@ def _rd_stage(
 
     Every step before the FFTs is linear and the same for each chirp, so DC and clutter removal,
     calibration and both windows are applied in the time domain, in one pass after one pass for
-    the means. The Doppler FFT runs on the channel split into real and imaginary planes
-    ``planar[g]`` ``(2, L, S)`` with the chirps written in bit-reversed order ``rev`` (by
-    :func:`_fft_planar`, twiddles ``tw``; by rocket-fft on ``rd`` if ``rev`` is empty), then the
-    range FFT along the contiguous rows of ``rd``; while the channel is still in cache its power
-    is added up. Channels are split into one group per thread (``groups``), each summing power
-    into its own ``part`` ``(>= groups, L, S)`` (straight into ``power`` if one), so threads never
-    write the same cell. ``cal`` is
-    ``(C, S)`` or empty; ``sums`` ``(C, 2, 2S)`` float32 is scratch. Returns the frame's energy
-    (non-finite when a sample is, zero for a silent frame, both only to be confirmed) for the
-    input check.
+    the sums. The range FFT runs in place on ``rd[c]`` (rocket-fft, contiguous rows), the Doppler
+    FFT on the channel split into real and imaginary planes ``planar[g]`` ``(2, L, S)`` with the
+    chirps in bit-reversed order ``rev`` (:func:`_fft_planar`, twiddles ``tw``; rocket-fft on
+    both axes if ``rev`` is empty, L not a power of two); writing it back into ``rd[c]`` adds up
+    the power. Channels are split into one group per thread (``groups``), each summing power into
+    its own ``part`` ``(>= groups, L, S)`` (straight into ``power`` if one), so threads never
+    write the same cell. ``cal`` is ``(C, S)`` or empty; ``sums`` ``(C, 2, 2S)`` float32 is
+    scratch. Returns the frame's energy (non-finite when a sample is, zero for a silent frame,
+    both only to be confirmed) for the input check.
     """
     L, C, S = x.shape
     xf = x.view(np.float32)  # (L, C, 2S): real and imaginary interleaved
     rf = rd.view(np.float32)  # (C, L, 2S)
     G = max(1, min(groups, C, part.shape[0], planar.shape[0]))
     own = rev.size > 0
+    w2 = np.empty(2 * S, np.float32)  # the range window per interleaved float
+    for s in range(S):
+        w2[2 * s] = w_range[s]
+        w2[2 * s + 1] = w_range[s]
     energy = 0.0
     h = L // 2
     for g in nb.prange(G):
@@ -582,28 +587,27 @@ def _rd_stage(
         pre, pim = planar[g, 0], planar[g, 1]
         e = 0.0
         for c in range(g, C, G):
-            mu = sums[c, 0]  # slow-time sums, then means, per interleaved float
-            en = sums[c, 1]
-            mu[:] = 0
-            en[:] = 0
-            for k in range(L):
-                row = xf[k, c]
+            sums[c] = 0
+        for k in range(L):  # slow-time sums per interleaved float, the frame read in its order
+            for c in range(g, C, G):
+                row, mu, en = xf[k, c], sums[c, 0], sums[c, 1]
                 for j in range(2 * S):
                     v = row[j]
                     mu[j] += v
                     en[j] += v * v
-            e += en.sum()
+        for c in range(g, C, G):
+            mu = sums[c, 0]  # the sums become means
+            e += sums[c, 1].sum()
             # each chirp's own DC (if removed) is part of the slow-time mean: take it out once
             m_re = np.float32(mu[0::2].sum() / S) if dc else np.float32(0)
             m_im = np.float32(mu[1::2].sum() / S) if dc else np.float32(0)
             for s in range(S):
                 mu[2 * s] = (mu[2 * s] - m_re) / np.float32(L) if clutter else np.float32(0)
                 mu[2 * s + 1] = (mu[2 * s + 1] - m_im) / np.float32(L) if clutter else np.float32(0)
-            for k in range(L):
+            for k in range(L):  # the windowed, cleaned chirps into rd[c], in place of the FFT
                 row = xf[k, c]
+                out = rf[c, k]
                 wk = w_doppler[k]
-                a = np.float32(0)
-                b = np.float32(0)
                 if dc:
                     a0 = 0.0
                     b0 = 0.0
@@ -612,42 +616,43 @@ def _rd_stage(
                         b0 += row[2 * s + 1]
                     a = np.float32(a0 / S)
                     b = np.float32(b0 / S)
-                kr = rev[k] if own else k
-                qr = pre[kr] if own else pre[0]
-                qi = pim[kr] if own else pim[0]
-                for s in range(S):
-                    w = w_range[s] * wk
-                    qr[s] = (row[2 * s] - a - mu[2 * s]) * w
-                    qi[s] = (row[2 * s + 1] - b - mu[2 * s + 1]) * w
+                    for s in range(S):
+                        out[2 * s] = (row[2 * s] - a - mu[2 * s]) * (w2[2 * s] * wk)
+                        out[2 * s + 1] = (row[2 * s + 1] - b - mu[2 * s + 1]) * (w2[2 * s] * wk)
+                else:
+                    for j in range(2 * S):
+                        out[j] = (row[j] - mu[j]) * (w2[j] * wk)
                 if cal.size:
+                    tk = rd[c, k]
                     for s in range(S):
-                        u, v = qr[s], qi[s]
-                        f = cal[c, s]
-                        qr[s] = u * f.real - v * f.imag
-                        qi[s] = u * f.imag + v * f.real
-                if not own:
-                    out = rf[c, k]
-                    for s in range(S):
-                        out[2 * s] = qr[s]
-                        out[2 * s + 1] = qi[s]
+                        tk[s] *= cal[c, s]
             t = rd[c]
-            if own:
-                _fft_planar(pre, pim, tw)
-                for d in range(L):
-                    out = rf[c, d]
-                    qr, qi = pre[d], pim[d]
-                    for s in range(S):
-                        out[2 * s] = qr[s]
-                        out[2 * s + 1] = qi[s]
-                c2c(t, t, AXES_1, True, 1.0, 1)
-            else:
+            if not own:
                 c2c(t, t, AXES_2D, True, 1.0, 1)
-            for d in range(L):
-                src = rf[c, d]
+                for d in range(L):
+                    src = rf[c, d]
+                    dst = acc[(d + h) % L]
+                    for s in range(S):
+                        re = src[2 * s]
+                        im = src[2 * s + 1]
+                        dst[s] += re * re + im * im
+                continue
+            c2c(t, t, AXES_1, True, 1.0, 1)  # range FFT along the contiguous rows
+            for k in range(L):  # real and imaginary planes, chirps in bit-reversed order
+                src = rf[c, k]
+                qr, qi = pre[rev[k]], pim[rev[k]]
+                for s in range(S):
+                    qr[s] = src[2 * s]
+                    qi[s] = src[2 * s + 1]
+            _fft_planar(pre, pim, tw)
+            for d in range(L):  # back into rd[c], adding up the power on the way
+                out = rf[c, d]
+                qr, qi = pre[d], pim[d]
                 dst = acc[(d + h) % L]
                 for s in range(S):
-                    re = src[2 * s]
-                    im = src[2 * s + 1]
+                    re, im = qr[s], qi[s]
+                    out[2 * s] = re
+                    out[2 * s + 1] = im
                     dst[s] += re * re + im * im
         energy += e
     if G > 1:
