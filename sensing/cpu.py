@@ -182,8 +182,7 @@ def _aoa_core(
             ph = -2.0 * np.pi * f * slot[c] / n_tx
             v = snap[m, c] * complex(np.cos(ph), np.sin(ph))
             g[ri[c], az[c]] += np.complex64(v)
-        for r in range(n_rows):
-            c2c(g[r], g[r], AXES_0, True, 1.0, 1)
+        c2c(g[:n_rows], g[:n_rows], AXES_1, True, 1.0, 1)  # the azimuth FFT of every row
         best = -1.0
         bi = 0
         bj = 0
@@ -288,13 +287,19 @@ def _ca_2d_box(
     D, R = x.shape
     od, orr = gd + td, gr + tr
     ro, ri = box[0], box[1]
-    p = np.empty(R + 1)  # prefix sums of a row
-    for i in range(D):
+    p = np.empty(R + 1)  # prefix sums of two rows at a time: two independent chains of adds
+    q = np.empty(R + 1)
+    for i in range(0, D, 2):
+        i2 = min(i + 1, D - 1)
         p[0] = 0.0
+        q[0] = 0.0
         for j in range(R):
             p[j + 1] = p[j] + x[i, j]
+            q[j + 1] = q[j] + x[i2, j]
         _window_sums(p, orr, ro[i])
         _window_sums(p, gr, ri[i])
+        _window_sums(q, orr, ro[i2])
+        _window_sums(q, gr, ri[i2])
     cells = np.empty(R)  # training cells of a column (the same for every row)
     for j in range(R):
         cells[j] = (2 * od + 1) * (min(R, j + orr + 1) - max(0, j - orr)) - (2 * gd + 1) * (
