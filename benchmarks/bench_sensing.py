@@ -171,11 +171,12 @@ def run_ti() -> list[Result]:
     r = interleaved(fns)
     ref = r.get("ref", (float("nan"), float("nan")))
     target = "≥ 300 frames/s and ≥ 10×"
+    load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     name = "range/Doppler + CFAR + point cloud, IWR1843"
     threads = numba.get_num_threads()
     results += [
         Result(
-            f"{name}, Numba stream ({threads} threads)",
+            f"{name}, Numba stream ({threads} threads; 1-min load average {load:.1f})",
             r["stream"][0],
             "frames/s",
             ref_name,

@@ -1,12 +1,14 @@
 """Numba CPU kernels, the same names and signatures as :mod:`sensing.reference`.
 
-FFTs run inside ``@njit`` through rocket-fft (the ``fast`` extra), so the point-cloud chain is a
-few fused parallel passes: (1) per channel, in one ``(loops, samples)`` block: a pass for the
-check and the means, a pass applying DC and clutter removal, calibration and both windows (all
-linear and the same for every chirp, so they commute with the FFTs), one in-place 2D FFT;
-(2) power summed over channels; (3) 2D CA-CFAR by running row sums and
-circular column sums; (4) peaks; (5) AoA only at the peaks. The ``*_into`` functions take preallocated buffers (used by
-:class:`sensing.stream.RadarStream`); the public ones allocate their outputs.
+FFTs run inside ``@njit`` through rocket-fft (the ``fast`` extra), so the point-cloud chain is two
+compiled calls. (1) Per channel, in one ``(loops, samples)`` block while it is in cache: the
+slow-time sums (the frame read in its own order, doubling as the input check), one pass applying
+DC and clutter removal, calibration and both windows (all linear and the same for every chirp, so
+they commute with the FFTs), the range FFT along the contiguous rows, the Doppler FFT on real and
+imaginary planes (:func:`_fft_planar`, whole rows per butterfly), and the power summed over
+channels on the way back. (2) 2D CA-CFAR from prefix sums along range and circular sums down
+Doppler, peaks, AoA only at the peaks. The ``*_into`` functions take preallocated buffers (used
+by :class:`sensing.stream.RadarStream`); the public ones allocate their outputs.
 """
 
 from __future__ import annotations
@@ -180,19 +182,20 @@ def _aoa_core(
             ph = -2.0 * np.pi * f * slot[c] / n_tx
             v = snap[m, c] * complex(np.cos(ph), np.sin(ph))
             g[ri[c], az[c]] += np.complex64(v)
-        for r in range(n_rows):
-            c2c(g[r], g[r], AXES_0, True, 1.0, 1)
+        c2c(g[:n_rows], g[:n_rows], AXES_1, True, 1.0, 1)  # the azimuth FFT of every row
         best = -1.0
         bi = 0
         bj = 0
+        pw = np.empty(n_az)  # |spectrum|² of one elevation row (monotone in |.|, without hypot)
         for i in range(n_el):  # in shifted order, so ties resolve as in the reference
             ke = (i - n_el // 2) % n_el
-            for j in range(n_az):
-                ka = (j - n_az // 2) % n_az
+            for ka in range(n_az):
                 acc = np.complex64(0)
                 for r in range(n_rows):
                     acc += g[r, ka] * tw[r, ke]
-                v2 = abs(acc)
+                pw[ka] = np.float64(acc.real) ** 2 + np.float64(acc.imag) ** 2
+            for j in range(n_az):
+                v2 = pw[(j - n_az // 2) % n_az]
                 if v2 > best:
                     best, bi, bj = v2, i, j
         out[m, 0] = -2.0 * (bj - n_az // 2) / n_az
@@ -257,36 +260,52 @@ def aoa(rd: np.ndarray, peaks: np.ndarray, layout: ArrayLayout) -> np.ndarray:
 # -- CFAR ---------------------------------------------------------------------------------------
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
+def _window_sums(p: np.ndarray, h: int, out: np.ndarray) -> None:
+    """Sums over ``[j - h, j + h]`` clipped to the row, from its prefix sums ``p`` ``(R + 1,)``."""
+    R = out.shape[0]
+    a = min(h, R)
+    b = max(a, R - h)
+    for j in range(a):
+        out[j] = p[min(R, j + h + 1)] - p[0]
+    for j in range(a, b):  # the interior: a plain vector loop
+        out[j] = p[j + h + 1] - p[j - h]
+    for j in range(b, R):
+        out[j] = p[R] - p[max(0, j - h)]
+
+
+@nb.njit(cache=True)
 def _ca_2d_box(
     x: np.ndarray, gd: int, gr: int, td: int, tr: int, box: np.ndarray, noise: np.ndarray
 ) -> None:
-    """CA-CFAR noise: range-window sums per row (running sums), then circular sums down columns.
+    """CA-CFAR noise: range-window sums per row, then circular sums down columns.
 
-    ``box`` ``(2, D, R)`` is scratch for the outer and guard range-window sums.
+    ``box`` ``(2, D, R)`` is scratch for the outer and guard range-window sums (differences of
+    prefix sums). Serial: a map of a few ten thousand cells is done before a second thread would
+    have started.
     """
     D, R = x.shape
     od, orr = gd + td, gr + tr
     ro, ri = box[0], box[1]
-    for i in nb.prange(D):
-        so = 0.0
-        si = 0.0
-        for j in range(min(R, orr)):
-            so += x[i, j]
-        for j in range(min(R, gr)):
-            si += x[i, j]
-        for j in range(R):  # windows [j - orr, j + orr] and [j - gr, j + gr], clipped
-            if j + orr < R:
-                so += x[i, j + orr]
-            if j - orr - 1 >= 0:
-                so -= x[i, j - orr - 1]
-            if j + gr < R:
-                si += x[i, j + gr]
-            if j - gr - 1 >= 0:
-                si -= x[i, j - gr - 1]
-            ro[i, j] = so
-            ri[i, j] = si
-    for i in nb.prange(D):
+    p = np.empty(R + 1)  # prefix sums of two rows at a time: two independent chains of adds
+    q = np.empty(R + 1)
+    for i in range(0, D, 2):
+        i2 = min(i + 1, D - 1)
+        p[0] = 0.0
+        q[0] = 0.0
+        for j in range(R):
+            p[j + 1] = p[j] + x[i, j]
+            q[j + 1] = q[j] + x[i2, j]
+        _window_sums(p, orr, ro[i])
+        _window_sums(p, gr, ri[i])
+        _window_sums(q, orr, ro[i2])
+        _window_sums(q, gr, ri[i2])
+    cells = np.empty(R)  # training cells of a column (the same for every row)
+    for j in range(R):
+        cells[j] = (2 * od + 1) * (min(R, j + orr + 1) - max(0, j - orr)) - (2 * gd + 1) * (
+            min(R, j + gr + 1) - max(0, j - gr)
+        )
+    for i in range(D):
         acc = noise[i]
         acc[:] = 0.0
         for di in range(-od, od + 1):
@@ -298,10 +317,7 @@ def _ca_2d_box(
             for j in range(R):
                 acc[j] -= row[j]
         for j in range(R):
-            n = (2 * od + 1) * (min(R, j + orr + 1) - max(0, j - orr)) - (2 * gd + 1) * (
-                min(R, j + gr + 1) - max(0, j - gr)
-            )
-            acc[j] = acc[j] / n if n > 0 else np.inf
+            acc[j] = acc[j] / cells[j] if cells[j] > 0 else np.inf
 
 
 def _power(x: np.ndarray, ndim: int) -> np.ndarray:
@@ -364,22 +380,22 @@ def _peaks(
     ``keep`` ``(D, R)`` bool is scratch.
     """
     D, R = x.shape
-    keep[:] = False
     n = 0
     for i in range(D):
+        xr, nr, kr = x[i], noise[i], keep[i]
+        for j in range(R):  # the threshold for the whole row first: a plain vector loop
+            kr[j] = xr[j] > scale * nr[j]
+        kr[: min(min_bin, R)] = False
         for j in range(min_bin, R):
-            v = x[i, j]
-            if not v > scale * noise[i, j]:
+            if not kr[j]:
                 continue
-            ok = True
+            v = xr[j]
             for di in range(-1, 2):
                 ii = (i + di) % D
                 for dj in range(max(0, j - 1), min(R, j + 2)):
                     if x[ii, dj] > v:
-                        ok = False
-            if ok:
-                keep[i, j] = True
-                n += 1
+                        kr[j] = False
+            n += kr[j]
     out = np.empty((n, 2), np.int64)
     k = 0
     for i in range(D):
@@ -410,8 +426,11 @@ class Workspace:
 
     ``rd`` ``(C, L, S)`` range-Doppler spectra per channel, Doppler unshifted; ``power`` float32 and
     ``noise`` float64 ``(L, S)`` shifted; ``box`` ``(2, L, S)`` CFAR partial sums; ``keep``
-    ``(L, S)`` peak flags; ``grid`` ``(max_points, n_rows, n_az)`` azimuth spectra of the occupied rows; ``mean``
-    ``(C, S)`` slow-time means.
+    ``(L, S)`` peak flags; ``grid`` ``(max_points, n_rows, n_az)`` azimuth spectra of the occupied rows; ``sums``
+    ``(C, 2, 2S)`` float32 slow-time sums and energies; ``part`` ``(threads, L, S)`` float32 power
+    of each thread's channels; ``planar`` ``(threads, 2, L, S)`` float32 a channel as real and
+    imaginary planes for the Doppler FFT, whose bit-reversed order ``rev`` ``(L,)`` and twiddles
+    ``tw`` ``(2, L)`` are here too (see :func:`_fft_plan`).
     """
 
     rd: np.ndarray
@@ -420,15 +439,19 @@ class Workspace:
     box: np.ndarray
     keep: np.ndarray
     grid: np.ndarray
-    mean: np.ndarray
+    sums: np.ndarray
+    part: np.ndarray
+    planar: np.ndarray
+    rev: np.ndarray
+    tw: np.ndarray
 
     @classmethod
     def for_shape(
-        cls, n_loops: int, n_channels: int, n_samples: int, plan: Plan | None
+        cls, n_loops: int, n_channels: int, n_samples: int, plan: Plan | None, grid: bool = True
     ) -> Workspace:
         C, L, S = n_channels, n_loops, n_samples
         lay = plan.layout if plan is not None else None
-        m = plan.params.max_points if plan is not None else 0  # no plan: no angle buffer
+        m = plan.params.max_points if plan is not None and grid else 0  # else sized per call
         return cls(
             np.empty((C, L, S), np.complex64),
             np.empty((L, S), np.float32),
@@ -436,14 +459,89 @@ class Workspace:
             np.empty((2, L, S)),
             np.empty((L, S), np.bool_),
             np.empty((m, len(lay.rows) if lay else 1, lay.n_az if lay else 1), np.complex64),
-            np.empty((C, S), np.complex64),
+            np.empty((C, 2, 2 * S), np.float32),
+            np.empty((nb.config.NUMBA_NUM_THREADS, L, S), np.float32),
+            np.empty((nb.config.NUMBA_NUM_THREADS, 2, L, S), np.float32),
+            *_fft_plan(L),
         )
 
     @classmethod
     def for_plan(cls, plan: Plan, grid: bool = True) -> Workspace:
         """Buffers for ``plan``; without ``grid``, angle spectra are allocated per call, sized to the detections."""
         r = plan.radar
-        return cls.for_shape(r.n_loops, r.n_virtual, r.n_samples, plan if grid else None)
+        return cls.for_shape(r.n_loops, r.n_virtual, r.n_samples, plan, grid)
+
+
+@nb.njit(cache=True)
+def _fft_planar(re: np.ndarray, im: np.ndarray, tw: np.ndarray) -> None:
+    """In-place forward DFT down the rows of planar ``re``, ``im`` ``(N, M)``, N a power of two.
+
+    Rows come in bit-reversed order; each butterfly updates whole rows, so the inner loops are
+    plain vector loops over M (this is what makes it faster than a strided FFT). Radix 4 (one
+    radix-2 stage first if log2 N is odd); in bit-reversed order the second and third quarter of a
+    block hold the residues 2 and 1. ``tw`` ``(2, N)`` float32 is exp(-2πik/N), real and imaginary.
+    """
+    N, M = re.shape
+    h = 1
+    q = 1
+    while q < N:  # a power of four
+        q *= 4
+    if q != N:
+        for a in range(0, N, 2):
+            r0, i0, r1, i1 = re[a], im[a], re[a + 1], im[a + 1]
+            for v in range(M):
+                xr, xi, yr, yi = r0[v], i0[v], r1[v], i1[v]
+                r0[v] = xr + yr
+                i0[v] = xi + yi
+                r1[v] = xr - yr
+                i1[v] = xi - yi
+        h = 2
+    while h < N:
+        step = N // (4 * h)
+        for start in range(0, N, 4 * h):
+            for j in range(h):
+                k = j * step
+                w1r, w1i = tw[0, k], tw[1, k]
+                w2r, w2i = tw[0, 2 * k], tw[1, 2 * k]
+                w3r, w3i = tw[0, 3 * k], tw[1, 3 * k]
+                p = start + j
+                r0, i0 = re[p], im[p]
+                r1, i1 = re[p + h], im[p + h]  # residue 2
+                r2, i2 = re[p + 2 * h], im[p + 2 * h]  # residue 1
+                r3, i3 = re[p + 3 * h], im[p + 3 * h]
+                for v in range(M):
+                    ar, ai = r0[v], i0[v]
+                    br = r2[v] * w1r - i2[v] * w1i
+                    bi = r2[v] * w1i + i2[v] * w1r
+                    cr = r1[v] * w2r - i1[v] * w2i
+                    ci = r1[v] * w2i + i1[v] * w2r
+                    dr = r3[v] * w3r - i3[v] * w3i
+                    di = r3[v] * w3i + i3[v] * w3r
+                    s0r, s0i, s1r, s1i = ar + cr, ai + ci, ar - cr, ai - ci
+                    s2r, s2i, s3r, s3i = br + dr, bi + di, br - dr, bi - di
+                    r0[v] = s0r + s2r
+                    i0[v] = s0i + s2i
+                    r2[v] = s0r - s2r
+                    i2[v] = s0i - s2i
+                    r1[v] = s1r + s3i
+                    i1[v] = s1i - s3r
+                    r3[v] = s1r - s3i
+                    i3[v] = s1i + s3r
+        h *= 4
+
+
+def _fft_plan(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bit-reversal order ``(n,)`` and twiddles ``(2, n)`` float32 for :func:`_fft_planar`; empty
+    when ``n`` is not a power of two (the chain then uses rocket-fft along that axis)."""
+    if n < 2 or n & (n - 1):
+        return np.zeros(0, np.int64), np.zeros((2, 0), np.float32)
+    bits = n.bit_length() - 1
+    idx = np.arange(n)
+    rev = np.zeros(n, np.int64)
+    for b in range(bits):
+        rev |= ((idx >> b) & 1) << (bits - 1 - b)
+    w = np.exp(-2j * np.pi * idx / n)
+    return rev, np.stack([w.real, w.imag]).astype(np.float32)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -454,61 +552,121 @@ def _rd_stage(
     w_doppler: np.ndarray,
     dc: bool,
     clutter: bool,
-    mean: np.ndarray,
+    sums: np.ndarray,
     rd: np.ndarray,
+    planar: np.ndarray,
+    rev: np.ndarray,
+    tw: np.ndarray,
+    part: np.ndarray,
+    power: np.ndarray,
+    groups: int,
 ) -> float:
-    """``x`` ``(L, C, S)`` → ``rd`` ``(C, L, S)``: range-Doppler spectra per channel, in place.
+    """``x`` ``(L, C, S)`` → ``rd`` ``(C, L, S)`` per-channel spectra and ``power`` ``(L, S)``.
 
     Every step before the FFTs is linear and the same for each chirp, so DC and clutter removal,
     calibration and both windows are applied in the time domain, in one pass after one pass for
-    the means, and a single 2D FFT follows. ``cal`` is ``(C, S)`` or empty; ``mean`` ``(C, S)``
-    is scratch. Returns the frame's energy (non-finite when a sample is, zero for a silent frame)
-    for the input check.
+    the sums. The range FFT runs in place on ``rd[c]`` (rocket-fft, contiguous rows), the Doppler
+    FFT on the channel split into real and imaginary planes ``planar[g]`` ``(2, L, S)`` with the
+    chirps in bit-reversed order ``rev`` (:func:`_fft_planar`, twiddles ``tw``; rocket-fft on
+    both axes if ``rev`` is empty, L not a power of two); writing it back into ``rd[c]`` adds up
+    the power. Channels are split into one group per thread (``groups``), each summing power into
+    its own ``part`` ``(>= groups, L, S)`` (straight into ``power`` if one), so threads never
+    write the same cell. ``cal`` is ``(C, S)`` or empty; ``sums`` ``(C, 2, 2S)`` float32 is
+    scratch. Returns the frame's energy (non-finite when a sample is, zero for a silent frame,
+    both only to be confirmed) for the input check.
     """
     L, C, S = x.shape
+    xf = x.view(np.float32)  # (L, C, 2S): real and imaginary interleaved
+    rf = rd.view(np.float32)  # (C, L, 2S)
+    G = max(1, min(groups, C, part.shape[0], planar.shape[0]))
+    own = rev.size > 0
+    w2 = np.empty(2 * S, np.float32)  # the range window per interleaved float
+    for s in range(S):
+        w2[2 * s] = w_range[s]
+        w2[2 * s + 1] = w_range[s]
     energy = 0.0
-    for c in nb.prange(C):
-        t = rd[c]
-        mu = mean[c]
-        mu[:] = 0
+    h = L // 2
+    for g in nb.prange(G):
+        acc = power if G == 1 else part[g]  # rows Doppler shifted
+        acc[:] = 0
+        pre, pim = planar[g, 0], planar[g, 1]
         e = 0.0
-        m_all = np.complex64(0)  # sum of the chirps' DC over the loops
-        for k in range(L):
-            m = np.complex64(0)
+        for c in range(g, C, G):
+            sums[c] = 0
+        for k in range(L):  # slow-time sums per interleaved float, the frame read in its order
+            for c in range(g, C, G):
+                row, mu, en = xf[k, c], sums[c, 0], sums[c, 1]
+                for j in range(2 * S):
+                    v = row[j]
+                    mu[j] += v
+                    en[j] += v * v
+        for c in range(g, C, G):
+            mu = sums[c, 0]  # the sums become means
+            e += sums[c, 1].sum()
+            # each chirp's own DC (if removed) is part of the slow-time mean: take it out once
+            m_re = np.float32(mu[0::2].sum() / S) if dc else np.float32(0)
+            m_im = np.float32(mu[1::2].sum() / S) if dc else np.float32(0)
             for s in range(S):
-                v = x[k, c, s]
-                e += np.float64(v.real) * v.real + np.float64(v.imag) * v.imag
-                mu[s] += v
-                m += v
-            m_all += m / np.float32(S)
-        energy += e
-        for s in range(S):  # the slow-time mean each chirp loses (after its own DC, if removed)
-            mu[s] = (mu[s] - (m_all if dc else np.complex64(0))) / np.float32(L) if clutter else 0
-        for k in range(L):
-            m = np.complex64(0)
-            if dc:
+                mu[2 * s] = (mu[2 * s] - m_re) / np.float32(L) if clutter else np.float32(0)
+                mu[2 * s + 1] = (mu[2 * s + 1] - m_im) / np.float32(L) if clutter else np.float32(0)
+            for k in range(L):  # the windowed, cleaned chirps into rd[c], in place of the FFT
+                row = xf[k, c]
+                out = rf[c, k]
+                wk = w_doppler[k]
+                if dc:
+                    a0 = 0.0
+                    b0 = 0.0
+                    for s in range(S):
+                        a0 += row[2 * s]
+                        b0 += row[2 * s + 1]
+                    a = np.float32(a0 / S)
+                    b = np.float32(b0 / S)
+                    for s in range(S):
+                        out[2 * s] = (row[2 * s] - a - mu[2 * s]) * (w2[2 * s] * wk)
+                        out[2 * s + 1] = (row[2 * s + 1] - b - mu[2 * s + 1]) * (w2[2 * s] * wk)
+                else:
+                    for j in range(2 * S):
+                        out[j] = (row[j] - mu[j]) * (w2[j] * wk)
+                if cal.size:
+                    tk = rd[c, k]
+                    for s in range(S):
+                        tk[s] *= cal[c, s]
+            t = rd[c]
+            if not own:
+                c2c(t, t, AXES_2D, True, 1.0, 1)
+                for d in range(L):
+                    src = rf[c, d]
+                    dst = acc[(d + h) % L]
+                    for s in range(S):
+                        re = src[2 * s]
+                        im = src[2 * s + 1]
+                        dst[s] += re * re + im * im
+                continue
+            c2c(t, t, AXES_1, True, 1.0, 1)  # range FFT along the contiguous rows
+            for k in range(L):  # real and imaginary planes, chirps in bit-reversed order
+                src = rf[c, k]
+                qr, qi = pre[rev[k]], pim[rev[k]]
                 for s in range(S):
-                    m += x[k, c, s]
-                m /= np.float32(S)
-            wk = w_doppler[k]
-            for s in range(S):
-                v = (x[k, c, s] - m - mu[s]) * (w_range[s] * wk)
-                t[k, s] = v * cal[c, s] if cal.size else v
-        c2c(t, t, AXES_2D, True, 1.0, 1)
+                    qr[s] = src[2 * s]
+                    qi[s] = src[2 * s + 1]
+            _fft_planar(pre, pim, tw)
+            for d in range(L):  # back into rd[c], adding up the power on the way
+                out = rf[c, d]
+                qr, qi = pre[d], pim[d]
+                dst = acc[(d + h) % L]
+                for s in range(S):
+                    re, im = qr[s], qi[s]
+                    out[2 * s] = re
+                    out[2 * s + 1] = im
+                    dst[s] += re * re + im * im
+        energy += e
+    if G > 1:
+        for d in nb.prange(L):  # sum the groups
+            dst = power[d]
+            dst[:] = part[0, d]
+            for g in range(1, G):
+                dst += part[g, d]
     return energy
-
-
-@nb.njit(cache=True, parallel=True)
-def _power_stage(rd: np.ndarray, power: np.ndarray) -> None:
-    """``rd`` ``(C, L, S)`` unshifted → power ``(L, S)`` summed over channels, Doppler shifted."""
-    C, L, S = rd.shape
-    for d in nb.prange(L):
-        row = power[(d + L // 2) % L]
-        row[:] = 0
-        for c in range(C):
-            for s in range(S):
-                v = rd[c, d, s]
-                row[s] += v.real * v.real + v.imag * v.imag
 
 
 def _stages(
@@ -524,13 +682,28 @@ def _stages(
     L, T, Rx, S = cube.shape
     x = np.ascontiguousarray(cube, np.complex64).reshape(L, T * Rx, S)
     c2 = _NO_CAL if cal is None else cal.reshape(T * Rx, S)
-    energy = _rd_stage(x, w_range, c2, w_doppler, dc, clutter, ws.mean, ws.rd)
-    if not np.isfinite(energy):
-        bad = np.count_nonzero(~np.isfinite(x))
+    energy = _rd_stage(
+        x,
+        w_range,
+        c2,
+        w_doppler,
+        dc,
+        clutter,
+        ws.sums,
+        ws.rd,
+        ws.planar,
+        ws.rev,
+        ws.tw,
+        ws.part,
+        ws.power,
+        nb.get_num_threads(),
+    )
+    # float32 sums: a huge or tiny but valid frame can overflow or underflow them, so confirm
+    bad = 0 if np.isfinite(energy) else np.count_nonzero(~np.isfinite(x))
+    if bad:
         raise SensingError(f"frame: expected finite values, got {bad} NaN or inf")
-    if energy == 0:
+    if energy == 0 and not x.any():
         raise SensingError("frame: expected a signal, got all zeros")
-    _power_stage(ws.rd, ws.power)
 
 
 _NO_CAL = np.zeros((0, 0), np.complex64)
@@ -574,11 +747,21 @@ def detect_into(plan: Plan, ws: Workspace) -> np.ndarray:
         _ca_2d_box(ws.power, g[0], g[1], t[0], t[1], ws.box, ws.noise)
     else:
         ws.noise[:] = _os_2d(ws.power, g[0], g[1], t[0], t[1], OS_K)
-    peaks = _peaks(ws.power, ws.noise, plan.scale, plan.min_bin, ws.keep)
-    if len(peaks) > p.max_points:
-        order = np.argsort(-ws.power[peaks[:, 0], peaks[:, 1]], kind="stable")
-        peaks = peaks[order[: p.max_points]]
-    return peaks
+    return _select(ws.power, ws.noise, plan.scale, plan.min_bin, ws.keep, p.max_points)
+
+
+@nb.njit(cache=True)
+def _select(
+    power: np.ndarray, noise: np.ndarray, scale: float, min_bin: int, keep: np.ndarray, most: int
+) -> np.ndarray:
+    """Peaks above the threshold (see :func:`_peaks`), the ``most`` strongest if more: ``(M, 2)``."""
+    peaks = _peaks(power, noise, scale, min_bin, keep)
+    if len(peaks) <= most:
+        return peaks
+    v = np.empty(len(peaks), np.float32)
+    for m in range(len(peaks)):
+        v[m] = -power[peaks[m, 0], peaks[m, 1]]
+    return peaks[np.argsort(v, kind="mergesort")[:most]]  # stable, as the reference
 
 
 def detect(power: np.ndarray, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
@@ -626,6 +809,72 @@ def _points(
         out[m, 4] = 10.0 * np.log10(power[d, rb] / noise[d, rb])
 
 
+@nb.njit(cache=True)
+def _tail(
+    rd: np.ndarray,
+    power: np.ndarray,
+    noise: np.ndarray,
+    box: np.ndarray,
+    keep: np.ndarray,
+    ca: bool,
+    guard: tuple[int, int],
+    train: tuple[int, int],
+    scale: float,
+    min_bin: int,
+    most: int,
+    az: np.ndarray,
+    ri: np.ndarray,
+    slot: np.ndarray,
+    n_tx: int,
+    tw: np.ndarray,
+    grid: np.ndarray,
+    range_res: float,
+    vel_res: float,
+) -> np.ndarray:
+    """CA-CFAR (unless ``noise`` is already filled), peaks, AoA and points ``(M, 5)`` in one call."""
+    if ca:
+        _ca_2d_box(power, guard[0], guard[1], train[0], train[1], box, noise)
+    peaks = _select(power, noise, scale, min_bin, keep, most)
+    M = len(peaks)
+    out = np.empty((M, 5), np.float32)
+    if M == 0:
+        return out
+    if len(grid) < M:
+        grid = np.empty((M, grid.shape[1], grid.shape[2]), np.complex64)
+    _points(rd, power, noise, peaks, az, ri, slot, n_tx, tw, grid, range_res, vel_res, out)
+    return out
+
+
+def detect_points(plan: Plan, ws: Workspace) -> np.ndarray:
+    """:func:`detect_into` then :func:`points_into` in one compiled call: points ``(M, 5)`` float32."""
+    p, lay, r = plan.params, plan.layout, plan.radar
+    ca = p.method == "ca"
+    if not ca:
+        g, t = p.guard, p.train
+        ws.noise[:] = _os_2d(ws.power, g[0], g[1], t[0], t[1], OS_K)
+    return _tail(
+        ws.rd,
+        ws.power,
+        ws.noise,
+        ws.box,
+        ws.keep,
+        ca,
+        p.guard,
+        p.train,
+        plan.scale,
+        plan.min_bin,
+        p.max_points,
+        lay.az,
+        lay.row_index,
+        lay.slot,
+        lay.n_tx,
+        lay.row_twiddles,
+        ws.grid,
+        r.range_resolution,
+        r.velocity_resolution,
+    )
+
+
 def points_into(peaks: np.ndarray, plan: Plan, ws: Workspace) -> np.ndarray:
     """Points ``(M, 5)`` float32 of ``peaks`` from the workspace's spectra, power and noise."""
     lay, r = plan.layout, plan.radar
@@ -657,7 +906,7 @@ def point_cloud(cube: np.ndarray, plan: Plan) -> np.ndarray:
     """Frame ``(loops, tx, rx, samples)`` → points ``(M, 5)`` float32 x, y, z, v, snr_db (radar frame)."""
     ws = Workspace.for_plan(plan, grid=False)
     run_stages(cube, plan, ws)
-    return points_into(detect_into(plan, ws), plan, ws)
+    return detect_points(plan, ws)
 
 
 def doppler_profiles(

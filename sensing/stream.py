@@ -65,9 +65,10 @@ class RadarStream:
 
     def __call__(self, cube: np.ndarray) -> np.ndarray:
         """Process a frame to its point cloud ``(M, 5)`` float32 x, y, z, v, snr_db."""
-        self.range_doppler(cube)
         with self._threads():
-            return cpu.points_into(cpu.detect_into(self.plan, self.ws), self.plan, self.ws)
+            cpu.run_stages(cube, self.plan, self.ws)
+            self.frames += 1
+            return cpu.detect_points(self.plan, self.ws)
 
     @contextmanager
     def _threads(self) -> Iterator[None]:
