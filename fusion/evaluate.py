@@ -31,12 +31,13 @@ def evaluate_cache(
     model: torch.nn.Module,
     cache: str | Path,
     rig: str = "hupr",
-    threshold: float = 0.3,
+    threshold: float | None = None,
     batch_size: int = 32,
 ) -> dict[str, float | list[float]]:
     """Detections are matched to true people by root distance (≤ 0.5 m); misses and false alarms are counted."""
     r = load_rig(rig)
     radar = r.radars[r.reference]
+    thr = float(getattr(model, "threshold", 0.3)) if threshold is None else threshold
     ds = FeatureCacheDataset(
         cache,
         radar,
@@ -49,7 +50,7 @@ def evaluate_cache(
     for batch in progress(loader, total=len(loader), desc="evaluating", unit="batch"):
         hm, reg = model(batch["input"])
         for people, joints, seq in zip(
-            people_from_output(hm, reg, radar, threshold),
+            people_from_output(hm, reg, radar, thr),
             batch["joints"].numpy(),
             batch["sequence"].numpy(),
             strict=True,

@@ -96,7 +96,7 @@ def infer_recording(
     model: object,
     out: str | Path,
     *,
-    threshold: float = 0.3,
+    threshold: float | None = None,
     ros2: bool = False,
     storage: str = "sqlite3",
     quiet: bool = False,

@@ -52,7 +52,7 @@ class HuprPipeline:
         rig: Rig,
         model: torch.nn.Module,
         calibration: Calibration | None = None,
-        threshold: float = 0.3,
+        threshold: float | None = None,
         torch_threads: int | None = 1,
         blas_threads: int | None = 1,
     ) -> None:
@@ -78,7 +78,7 @@ class HuprPipeline:
         self.radar_h, self.radar_v = rig.radars[self.h], rig.radars[self.v]
         self.hm_h, self.hm_v = HuprHeatmapper(self.radar_h), HuprHeatmapper(self.radar_v)
         self.model = model.eval()
-        self.threshold = threshold
+        self.threshold = float(getattr(model, "threshold", 0.3)) if threshold is None else threshold
         self.calibration = calibration
         self.timer = StageTimer()
         self.last_heatmap: np.ndarray | None = None

@@ -154,3 +154,19 @@ def test_temporal_context_is_the_same_in_training_and_live(tmp_path: Path) -> No
     np.testing.assert_allclose(
         first[N_INPUT : N_INPUT + 8], (fh[0].astype(np.float32) - 23) / 3.3, rtol=1e-6
     )
+
+
+def test_the_person_threshold_travels_with_the_checkpoint(tmp_path: Path) -> None:
+    """A trained model's threshold (chosen on validation data) is what decoding uses unless the
+    caller overrides it; the shipped weights carry theirs."""
+    from fusion.evaluate import load_model
+    from fusion.pipeline import HuprPipeline
+    from fusion.weights import RADARPOSE_LITE
+
+    model = build_model("radarpose_lite", width=8, blocks=1, deep_blocks=1, threshold=0.7)
+    assert HuprPipeline(load_rig("hupr"), model).threshold == 0.7
+    assert HuprPipeline(load_rig("hupr"), model, threshold=0.2).threshold == 0.2
+    assert build_model("radarpose_lite", width=8, blocks=1, deep_blocks=1).threshold == 0.3
+    if RADARPOSE_LITE.is_file():
+        shipped, ck = load_model(RADARPOSE_LITE)
+        assert shipped.threshold == ck["model_args"]["threshold"] == 0.5

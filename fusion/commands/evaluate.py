@@ -13,7 +13,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="feature cache to evaluate on (default: the config's test cache)",
     )
-    p.add_argument("--threshold", type=float, default=0.3, help="detection score threshold")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="detection score threshold (default: the checkpoint's, 0.3 if it has none)",
+    )
     p.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     p.add_argument(
         "--split",

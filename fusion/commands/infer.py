@@ -13,7 +13,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--weights", default=None, help="checkpoint (default: the shipped real-time model)"
     )
-    p.add_argument("--threshold", type=float, default=0.3, help="person score threshold")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="person score threshold (default: the checkpoint's, 0.3 if it has none)",
+    )
     p.add_argument(
         "--ros2", action="store_true", help="write a ROS2 bag (sqlite3; --mcap for MCAP)"
     )

@@ -52,12 +52,16 @@ class RadarPoseLite(nn.Module):
         kernel: int = 7,
         context: int = 0,
         context_stride: int = 2,
+        threshold: float = 0.3,
     ) -> None:
         """``context`` earlier frames, ``context_stride`` frames apart, join the input (see
-        :func:`fusion.features.model_input`); callers read both attributes to assemble it."""
+        :func:`fusion.features.model_input`); callers read both attributes to assemble it.
+        ``threshold`` is the person score this model's decoding uses unless told otherwise (chosen
+        on validation data for a trained model, so it travels with the checkpoint)."""
         super().__init__()
         self.context = context
         self.context_stride = context_stride
+        self.threshold = threshold
         if in_channels is None:
             in_channels = N_INPUT + context * N_CONTEXT
         self.stem = nn.Sequential(
