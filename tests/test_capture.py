@@ -131,6 +131,9 @@ def _start_and_wait(tmp_path: Path, frames: int) -> tuple[subprocess.Popen, Path
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # a suite started in the background (nohup, `&`) inherits SIGINT ignored, and Python keeps
+        # an ignored SIGINT ignored: give the capture the default so Ctrl-C reaches it as in a shell
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     buf = b""
     deadline = time.monotonic() + 30
