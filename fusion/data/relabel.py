@@ -19,12 +19,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from drivers import load_rig
 from drivers.progress import progress
-from drivers.sim import MOTIONS, SimConfig, Simulation
 
 from ..errors import FusionError
-from .simgen import CACHE_VERSION, MAX_PEOPLE, GenSpec
+from .simgen import CACHE_VERSION, GenSpec, pseudo_joints, sequence_simulation
 
 
 def read_spec(path: str | Path) -> GenSpec:
@@ -45,36 +43,11 @@ def read_spec(path: str | Path) -> GenSpec:
         ) from e
 
 
-def sequence_simulation(spec: GenSpec, k: int) -> tuple[Simulation, int]:
-    """Sequence ``k``'s simulation and its number of people, drawn from the same seeds as
-    :func:`fusion.data.simgen._sequence` (its first random draws, in its order)."""
-    rng = np.random.default_rng(spec.seed * 100_003 + k)
-    n_people = int(rng.integers(1, spec.max_people + 1))
-    motions = [str(m) for m in rng.choice(MOTIONS, n_people)]
-    sim = Simulation(
-        load_rig(spec.rig),
-        SimConfig(
-            people=n_people, seconds=spec.seconds, seed=int(rng.integers(1 << 30)), motions=motions
-        ),
-    )
-    return sim, n_people
-
-
-def pseudo_joints(args: tuple[GenSpec, int]) -> np.ndarray:
-    """Pseudo-label joints ``(F, MAX_PEOPLE, 15, 3)`` float32 (NaN = absent) of sequence ``k`` at
-    its reference radar frames, as ``_sequence`` makes them for ``labels="pseudo"``."""
-    from fusion.labels.detectors import SimulatedDetector
-    from fusion.labels.run import label_simulation
-
+def _sequence_labels(args: tuple[GenSpec, int]) -> np.ndarray:
+    """Sequence ``k``'s pseudo-labels at its reference radar frames, without its radar frames."""
     spec, k = args
     sim, _ = sequence_simulation(spec, k)
-    times = sim.frame_times(sim.rig.reference)
-    det = SimulatedDetector(sigma_px=spec.label_sigma_px, seed=spec.seed * 100_003 + k)
-    pseudo, _ = label_simulation(sim, times, det, lift="mono")
-    out = np.full((len(times), MAX_PEOPLE, 15, 3), np.nan, np.float32)
-    n = min(MAX_PEOPLE, pseudo.shape[1])
-    out[:, :n] = pseudo[:, :n]
-    return out
+    return pseudo_joints(sim, sim.frame_times(sim.rig.reference), spec, k)
 
 
 def relabel(
@@ -96,7 +69,8 @@ def relabel(
     seqs, starts, counts = np.unique(sequence, return_index=True, return_counts=True)
     jobs = [(pseudo, int(k)) for k in seqs]
     for (_, k), start, count in zip(jobs, starts, counts, strict=True):
-        n_frames = len(sequence_simulation(pseudo, k)[0].frame_times(load_rig(spec.rig).reference))
+        sim = sequence_simulation(pseudo, k)[0]
+        n_frames = len(sim.frame_times(sim.rig.reference))
         if n_frames != count:
             raise FusionError(
                 f"{truth_cache}: sequence {k} holds {count} frames, its spec simulates "
@@ -114,9 +88,9 @@ def relabel(
         joints = dst.create_dataset("joints", src["joints"].shape, "f4")
         if workers > 1:
             pool = mp.get_context("spawn").Pool(workers)
-            parts = pool.imap(pseudo_joints, jobs)
+            parts = pool.imap(_sequence_labels, jobs)
         else:
-            pool, parts = None, map(pseudo_joints, jobs)
+            pool, parts = None, map(_sequence_labels, jobs)
         try:
             it = progress(parts, total=len(jobs), desc="pseudo-labelling", unit="seq")
             for start, count, j in zip(starts, counts, it, strict=True):

@@ -39,18 +39,39 @@ class GenSpec:
     label_sigma_px: float = 3.0
 
 
-def _sequence(args: tuple[GenSpec, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    spec, k = args
+def sequence_simulation(spec: GenSpec, k: int) -> tuple[Simulation, int]:
+    """Sequence ``k``'s simulation and its number of people, from seeds fixed by ``spec`` and ``k``
+    alone, so any sequence can be rebuilt (:mod:`fusion.data.relabel` does)."""
     rng = np.random.default_rng(spec.seed * 100_003 + k)
     n_people = int(rng.integers(1, spec.max_people + 1))
     motions = [str(m) for m in rng.choice(MOTIONS, n_people)]
-    rig = load_rig(spec.rig)
     sim = Simulation(
-        rig,
+        load_rig(spec.rig),
         SimConfig(
             people=n_people, seconds=spec.seconds, seed=int(rng.integers(1 << 30)), motions=motions
         ),
     )
+    return sim, n_people
+
+
+def pseudo_joints(sim: Simulation, times: np.ndarray, spec: GenSpec, k: int) -> np.ndarray:
+    """Pseudo-label joints ``(F, MAX_PEOPLE, 15, 3)`` float32 (NaN = absent) of sequence ``k`` at
+    ``times (F,)`` s: ``radarpose label`` of the rig's camera (simulated detector, mono lift)."""
+    from fusion.labels.detectors import SimulatedDetector
+    from fusion.labels.run import label_simulation
+
+    det = SimulatedDetector(sigma_px=spec.label_sigma_px, seed=spec.seed * 100_003 + k)
+    pseudo, _ = label_simulation(sim, times, det, lift="mono")
+    out = np.full((len(times), MAX_PEOPLE, 15, 3), np.nan, np.float32)
+    n = min(MAX_PEOPLE, pseudo.shape[1])
+    out[:, :n] = pseudo[:, :n]
+    return out
+
+
+def _sequence(args: tuple[GenSpec, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    spec, k = args
+    sim, n_people = sequence_simulation(spec, k)
+    rig = sim.rig
     h, v = rig.reference, [s for s in rig.sensors_of("radar") if s != rig.reference][0]
     hm_h, hm_v = HuprHeatmapper(rig.radars[h]), HuprHeatmapper(rig.radars[v])
     from fusion.features import radar_features
@@ -69,14 +90,7 @@ def _sequence(args: tuple[GenSpec, int]) -> tuple[np.ndarray, np.ndarray, np.nda
         seq.append(k)
     joints_out = np.stack(joints)
     if spec.labels == "pseudo":
-        from fusion.labels.detectors import SimulatedDetector
-        from fusion.labels.run import label_simulation
-
-        det = SimulatedDetector(sigma_px=spec.label_sigma_px, seed=spec.seed * 100_003 + k)
-        pseudo, _ = label_simulation(sim, times, det, lift="mono")
-        joints_out[:] = np.nan
-        n = min(MAX_PEOPLE, pseudo.shape[1])
-        joints_out[:, :n] = pseudo[:, :n]
+        joints_out = pseudo_joints(sim, times, spec, k)
     elif spec.labels != "truth":
         raise FusionError(f"GenSpec.labels must be 'truth' or 'pseudo', got {spec.labels!r}")
     return np.stack(fh), np.stack(fv), joints_out, np.array(seq)
