@@ -203,6 +203,24 @@ def _to15(kp: np.ndarray, cf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return j, c
 
 
+def _person15(
+    track: Tracks2D, person: int, times: np.ndarray, max_gap: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """One person's COCO-17 track resampled at ``times (T,)`` s (gaps over ``max_gap`` s left
+    unseen) and turned canonical: ``(T, 15, 2)`` pixels, ``(T, 15)`` confidence."""
+    kp, cf = _to15(
+        *resample(
+            track.times,
+            track.keypoints[:, person : person + 1],
+            track.confidence[:, person : person + 1],
+            times,
+            max_gap,
+            MIN_CONF,
+        )
+    )
+    return kp[:, 0], cf[:, 0]
+
+
 def _height(joints: np.ndarray, ok: np.ndarray) -> float:
     """Body height (m) from the bones of ``(T, 15, 3)`` whose ends are both ``ok`` ``(T, 15)``; else 1.75."""
     bl = np.linalg.norm(joints[:, EDGES[:, 1]] - joints[:, EDGES[:, 0]], axis=-1)
@@ -404,17 +422,7 @@ def lift_tracks(
     lengths = np.full((n_people, 14), np.nan)
     cam0 = cams[0]
     for i in range(n_people):
-        kp15, cf15 = _to15(
-            *resample(
-                primary.times,
-                primary.keypoints[:, i : i + 1],
-                primary.confidence[:, i : i + 1],
-                lift_t,
-                1.6 * period[0],
-                MIN_CONF,
-            )
-        )
-        kp15, cf15 = kp15[:, 0], cf15[:, 0]
+        kp15, cf15 = _person15(primary, i, lift_t, 1.6 * period[0])
         seen = (cf15 >= MIN_CONF).sum(-1) >= MIN_JOINTS
         if seen.sum() < 2:
             continue
@@ -425,17 +433,7 @@ def lift_tracks(
             j = match.get(i)
             if j is None:
                 continue
-            kp_o, cf_o = _to15(
-                *resample(
-                    other.times,
-                    other.keypoints[:, j : j + 1],
-                    other.confidence[:, j : j + 1],
-                    t_s,
-                    1.6 * period[1],
-                    MIN_CONF,
-                )
-            )
-            kp_o, cf_o = kp_o[:, 0], cf_o[:, 0]
+            kp_o, cf_o = _person15(other, j, t_s, 1.6 * period[1])
             kp_s, cf_s, kp_o, cf_o, _ = fix_pair_swaps(kp_s, cf_s, kp_o, cf_o, min_conf=MIN_CONF)
             dirs = rays(kp_s, cam0)
         if lift.startswith("lidar"):
@@ -562,17 +560,7 @@ def _match_stereo(
     for i in range(na):
         ka, ca = _to15(a.keypoints[:, i], a.confidence[:, i])
         for j in range(nb):
-            kb, cb = _to15(
-                *resample(
-                    b.times,
-                    b.keypoints[:, j : j + 1],
-                    b.confidence[:, j : j + 1],
-                    a.times,
-                    1.6 * period_b,
-                    MIN_CONF,
-                )
-            )
-            kb, cb = kb[:, 0], cb[:, 0]
+            kb, cb = _person15(b, j, a.times, 1.6 * period_b)
             w = np.stack([ca >= MIN_CONF, cb >= MIN_CONF]).astype(float)
             both = (w > 0).all(0)
             if both.sum() < 10:
