@@ -14,7 +14,7 @@ from .data.cache import FeatureCacheDataset
 from .errors import FusionError
 from .metrics import match_people, summarize
 from .models import build_model
-from .pose import people_from_output
+from .pose import people_from_output, person_threshold
 from .train import load_checkpoint
 
 
@@ -37,7 +37,7 @@ def evaluate_cache(
     """Detections are matched to true people by root distance (≤ 0.5 m); misses and false alarms are counted."""
     r = load_rig(rig)
     radar = r.radars[r.reference]
-    thr = float(getattr(model, "threshold", 0.3)) if threshold is None else threshold
+    thr = person_threshold(model, threshold)
     ds = FeatureCacheDataset(
         cache,
         radar,

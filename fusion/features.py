@@ -11,6 +11,8 @@ import numpy as np
 
 from drivers import RadarConfig
 
+from .errors import FusionError
+
 N_DOPPLER_GROUPS = 8
 N_HEIGHT = 16
 
@@ -75,9 +77,16 @@ def model_input(
     coords = np.broadcast_to(np.stack([rr, aa]).astype(np.float32), (*lead, 2, 64, 64))
     # fixed scale measured on simulator caches: log-power mean ≈ 23, std ≈ 3.3 for both radars
     parts = [(fh - 23.0) / 3.3, (v - 24.5) / 3.3, coords]
+    if (past_fh is None) != (past_fv is None):
+        raise FusionError("model_input: earlier frames need both past_fh and past_fv, got one")
     if past_fh is not None and past_fv is not None:
         ph = np.asarray(past_fh, dtype=np.float32)
         k = ph.shape[-4]
+        if np.shape(past_fv)[-4:] != (k, N_DOPPLER_GROUPS, 64, N_HEIGHT):
+            raise FusionError(
+                f"model_input: past_fv must be (..., {k}, {N_DOPPLER_GROUPS}, 64, {N_HEIGHT}) to "
+                f"match past_fh {ph.shape}, got {np.shape(past_fv)}"
+            )
         pv = np.asarray(past_fv, dtype=np.float32).mean(axis=-3)  # (…, K, 64, 16)
         pv = np.broadcast_to(np.moveaxis(pv, -1, -2)[..., None], (*lead, k, N_HEIGHT, 64, 64))
         parts.append(((ph - 23.0) / 3.3).reshape(*lead, k * N_DOPPLER_GROUPS, 64, 64))

@@ -20,7 +20,7 @@ from sensing import HuprHeatmapper, cube_from_words
 
 from .errors import FusionError
 from .features import model_input, radar_features
-from .pose import Person3D, people_from_output
+from .pose import Person3D, people_from_output, person_threshold
 
 
 @dataclass
@@ -78,7 +78,7 @@ class HuprPipeline:
         self.radar_h, self.radar_v = rig.radars[self.h], rig.radars[self.v]
         self.hm_h, self.hm_v = HuprHeatmapper(self.radar_h), HuprHeatmapper(self.radar_v)
         self.model = model.eval()
-        self.threshold = float(getattr(model, "threshold", 0.3)) if threshold is None else threshold
+        self.threshold = person_threshold(model, threshold)
         self.calibration = calibration
         self.timer = StageTimer()
         self.last_heatmap: np.ndarray | None = None
@@ -115,12 +115,11 @@ class HuprPipeline:
         first frame stands in for history not seen yet, as in training)."""
         if not self.context:
             return model_input(fh, fv)
-        hist = list(self._history)
+        hist = list(self._history) or [(fh, fv)]
+        # frame k·stride back, clamped to the oldest seen (as context_rows clamps in training)
         past = [
-            hist[-self.context_stride * k] if len(hist) >= self.context_stride * k else
-            (hist[0] if hist else (fh, fv))
-            for k in range(1, self.context + 1)
-        ]  # fmt: skip
+            hist[max(len(hist) - self.context_stride * k, 0)] for k in range(1, self.context + 1)
+        ]
         self._history.append((fh, fv))
         return model_input(fh, fv, np.stack([p[0] for p in past]), np.stack([p[1] for p in past]))
 

@@ -14,6 +14,12 @@ from .features import grid_to_xy
 from .models.realtime import decode
 
 
+def person_threshold(model: nn.Module, threshold: float | None = None) -> float:
+    """The caller's person-score threshold, else the model's own (chosen on validation data and
+    stored in its ``model_args``), else 0.3."""
+    return float(getattr(model, "threshold", 0.3)) if threshold is None else threshold
+
+
 @dataclass
 class Person3D:
     """One predicted person: ``joints`` ``(15, 3)`` metres in the reference radar frame, and a score."""

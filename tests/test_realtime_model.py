@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from drivers import load_rig
@@ -170,3 +171,14 @@ def test_the_person_threshold_travels_with_the_checkpoint(tmp_path: Path) -> Non
     if RADARPOSE_LITE.is_file():
         shipped, ck = load_model(RADARPOSE_LITE)
         assert shipped.threshold == ck["model_args"]["threshold"] == 0.5
+
+
+def test_model_input_refuses_mismatched_earlier_frames() -> None:
+    from fusion.errors import FusionError
+    from fusion.features import model_input
+
+    fh, fv = np.zeros((8, 64, 64)), np.zeros((8, 64, 16))
+    with pytest.raises(FusionError, match="both past_fh and past_fv"):
+        model_input(fh, fv, np.zeros((3, 8, 64, 64)))
+    with pytest.raises(FusionError, match=r"got \(2, 8, 64, 16\)"):
+        model_input(fh, fv, np.zeros((3, 8, 64, 64)), np.zeros((2, 8, 64, 16)))
