@@ -119,8 +119,11 @@ class Simulation:
         return np.arange(self.phase[sensor] * per, self.cfg.seconds, per)
 
     # -- sensors -------------------------------------------------------------------------
-    def radar_frame(self, sensor: str, t: float) -> np.ndarray:
-        """Complex ``(loops, tx, rx, samples)`` frame of radar ``sensor`` starting at true time ``t``."""
+    def radar_frame(
+        self, sensor: str, t: float, range_bins: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Complex ``(loops, tx, rx, samples)`` frame of radar ``sensor`` starting at true time ``t``
+        (with ``range_bins``: its range FFT there, ``(loops, tx, rx, bins)``; see synthesize_frame)."""
         radar = self.rig.radars[sensor]
         dt = max(radar.active_time, 1e-3)
         pos, vel, nrm, rcs = [], [], [], []
@@ -155,7 +158,14 @@ class Simulation:
         V = np.concatenate(vel) @ T[:3, :3].T
         N = np.concatenate(nrm) @ T[:3, :3].T
         return synthesize_frame(
-            radar, P, V, np.concatenate(rcs), N, params=self.cfg.radar, rng=self.rng
+            radar,
+            P,
+            V,
+            np.concatenate(rcs),
+            N,
+            params=self.cfg.radar,
+            rng=self.rng,
+            range_bins=range_bins,
         )
 
     def radar_points(self, sensor: str, t: float, max_points: int = 64) -> np.ndarray:
