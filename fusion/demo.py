@@ -238,11 +238,12 @@ def calibrate_rtpose_rig(rig: object, out: Path, seed: int, placements: int = 8)
 
 def run_rtpose(
     out: Path, seed: int, seconds: float = 3.0, weights: Path | None = None, quiet: bool = True
-) -> dict:
+) -> tuple[dict, list[Panel]]:
     """The cascade rig: calibrate radar ↔ LiDAR from a reflector session, then run the cascade's
     real-time model (:data:`fusion.weights.RADARPOSE_LITE_CASCADE`) on simulated boards' ADC words
     for ``seconds``, scored against the truth; draws ``rtpose_rig.png`` (BEV radar power, the
     LiDAR placed with the estimated calibration, the camera with predicted and true skeletons)."""
+    from sensing import cube_from_words
     from sensing.pointcloud import PointCloudExtractor
 
     from .weights import RADARPOSE_LITE_CASCADE
@@ -282,7 +283,7 @@ def run_rtpose(
         if f.counter % 6 != 3 or "lidar" not in latest or "cam-left" not in latest:
             continue
         t1 = time.perf_counter()
-        pts = extractor(sim.radar_frame("radar", (f.stamp_ns - sim.cfg.start_ns) / 1e9))
+        pts = extractor(cube_from_words(f.data["adc"], pipe.radar_h))
         t_points.append(time.perf_counter() - t1)
         lidar = apply(T_radar_lidar, latest["lidar"].data["points"][:, :3].astype(np.float64))
         panel = _panel(
@@ -295,18 +296,14 @@ def run_rtpose(
             pipe,
         )
         panel.lidar = np.concatenate([lidar, pts[:, :3]]) if len(pts) else lidar
-        panel.notes.append(f"{len(pts)} radar points")
+        panel.notes.append(f"{len(pts)} CFAR pts")
         panels.append(panel)
     strip(panels[:4], out / "rtpose_rig.png")
     timing = pipe.timer.summary_ms()
     timing["simulate_boards"] = _ms(t_sim)
     timing["point_cloud"] = _ms(t_points)
-    return {
-        "metrics": score.metrics(),
-        "timing_ms": timing,
-        "calibration": calib,
-        "weights": str(w),
-    }
+    report = {"metrics": score.metrics(), "timing_ms": timing, "calibration": calib}
+    return {**report, "frames": score.frames, "weights": str(w)}, panels
 
 
 def run_demo(
@@ -339,7 +336,7 @@ def run_demo(
     )
     animation(panels, out / "demo.gif", fps=5.0)
     if rtpose:
-        report["rtpose_rig"] = run_rtpose(out, seed, quiet=quiet)
+        report["rtpose_rig"] = run_rtpose(out, seed, quiet=quiet)[0]
     report["seconds_total"] = time.perf_counter() - t0
     report["weights"] = str(w)
     (out / "report.json").write_text(json.dumps(report, indent=2))
