@@ -168,7 +168,9 @@ class Simulation:
         nrm.append(cn)
         rcs.append(cr)
         mt = self.cfg.target
-        points = [(mt.reflector(t), mt.velocity(t + radar.active_time / 2))] if mt and target else []
+        points = (
+            [(mt.reflector(t), mt.velocity(t + radar.active_time / 2))] if mt and target else []
+        )
         points += [(ghost, np.zeros(3))] if ghost is not None else []
         for r, v in points:
             pos.append(np.array([r.position]))

@@ -1,0 +1,290 @@
+"""Clock offsets from a calibration target carried through the scene (Kalibr-style, moving target).
+
+The target is a corner reflector on a pole with a checkerboard above it (the simulator's
+:class:`drivers.sim.scene.MovingTarget`), walked back and forth in front of the rig for 10-20 s.
+Every sensor sees it precisely, each on its own clock:
+
+* radar (the reference): the reflector, the strongest point in the range-Doppler map
+  (:func:`calibration.targets.locate_moving_radar_target`), at the frame's middle
+  (:func:`calibration.targets.frame_centre` after the frame's stamp, which marks its start);
+* LiDAR: the reflector, the brightest compact cluster (:func:`calibration.targets.locate_lidar_target`);
+* camera: the board, the largest region brighter than the rest of the scene with its printed
+  squares filled in; the crossing of its outline's diagonals in pixels (:func:`board_centre`).
+  No OpenCV needed.
+
+The LiDAR track is moved into the radar frame by ``T_radar_lidar`` and the radar track is moved
+into each image by ``T_cam_radar`` (plus the board's offset above the reflector), and
+:func:`calibration.temporal.estimate_offset` finds the shift that aligns them, sub-frame (both
+tracks become smoothing splines) with a 1-sigma. Constant differences (a LiDAR centre a centimetre
+off) drop out; position-dependent ones average out as the
+target passes the same places in both directions, which is why it must change direction: a target
+moving at constant velocity makes a clock offset look like a position offset and is refused, as are
+a target that does not move, tracks with too few frames and tracks without common time.
+Wrong detections (a second bright object, glare) are dropped by a running-median despike and
+counted; frames without the target are counted per reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from drivers import CameraConfig, RecordingReader
+from drivers.camera import project
+from drivers.transforms import apply
+from sensing import cube_from_words
+
+from .errors import CalibrationError
+from .person import _check_stream
+from .targetfree import despike
+from .targets import frame_centre, locate_lidar_target, locate_moving_radar_target
+from .temporal import OffsetResult, estimate_offset
+
+BOARD_ABOVE_REFLECTOR = (0.0, 0.0, 0.45)  # m, reference frame: the simulator's target
+
+
+@dataclass
+class TargetTrack:
+    """One sensor's target track: ``stamps_ns`` (N,) int64 on the sensor's clock at the instant
+    each position holds, ``positions`` (N, 3) m in the sensor's frame (radar, LiDAR) or (N, 2) px
+    (camera); ``frames`` read, ``dropped`` frames per reason."""
+
+    stamps_ns: np.ndarray
+    positions: np.ndarray
+    frames: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+def radar_target_track(
+    path: str | Path,
+    radar: str,
+    *,
+    min_snr_db: float = 15.0,
+    min_range: float = 0.8,
+    max_range: float = 8.0,
+) -> TargetTrack:
+    """The reflector in every frame of ``radar``, stamped at each frame's middle."""
+    with RecordingReader(path) as rec:
+        _check_stream(rec, radar, "radar_adc", path)
+        cfg = rec.radar_config(radar)
+        shift = int(round(frame_centre(cfg) * 1e9))
+        st, pos, n = [], [], 0
+        dropped = {f"no target {min_snr_db:g} dB above the median": 0}
+        for f in rec.frames(radar):
+            n += 1
+            t = locate_moving_radar_target(
+                cube_from_words(f.data["adc"], cfg), cfg, min_range=min_range, max_range=max_range
+            )
+            if t.snr_db < min_snr_db:
+                dropped[next(iter(dropped))] += 1
+                continue
+            st.append(f.stamp_ns + shift)
+            pos.append(t.position)
+    return _track(st, pos, 3, n, dropped)
+
+
+def lidar_target_track(path: str | Path, lidar: str, *, size: float = 0.1) -> TargetTrack:
+    """The reflector's centre in every sweep of ``lidar`` (a sweep taken at its stamp)."""
+    with RecordingReader(path) as rec:
+        _check_stream(rec, lidar, "lidar", path)
+        st, pos, n = [], [], 0
+        dropped = {"no bright compact cluster": 0}
+        for f in rec.frames(lidar):
+            n += 1
+            p = locate_lidar_target(f.data["points"], size=size)
+            if p is None:
+                dropped["no bright compact cluster"] += 1
+                continue
+            st.append(f.stamp_ns)
+            pos.append(p)
+    return _track(st, pos, 3, n, dropped)
+
+
+def board_centre(
+    image: np.ndarray, *, min_grey: float = 220.0, min_pixels: int = 300
+) -> tuple[np.ndarray | None, str]:
+    """The board's centre ``(2,)`` px (u, v; origin at the top-left pixel's corner) in an
+    ``(H, W, 3)`` RGB or ``(H, W)`` grey uint8 image, or None and the reason.
+
+    The board's white (border and squares) is the brightest thing in a scene exposed for it: the
+    largest region at or above ``min_grey``, its holes (the black squares) filled, is the board's
+    outline. A straight line is fitted to the middle of each of its four sides, and the centre is
+    where the diagonals of the quadrilateral they make cross: the exact image of the board's
+    centre under perspective (a region's centroid is not; it drifted by ±3 px with the viewing
+    angle on simulated sessions). The board must be carried upright (sides near the image axes);
+    a region touching the image's edge is cut off and refused."""
+    img = np.asarray(image, dtype=np.float32)
+    grey = img.mean(axis=2) if img.ndim == 3 else img
+    labels, n = ndimage.label(grey >= min_grey)
+    if n == 0:
+        return None, "no bright region"
+    sizes = np.bincount(labels.ravel())[1:]
+    region = ndimage.binary_fill_holes(labels == 1 + int(np.argmax(sizes)))
+    if region.sum() < min_pixels:
+        return None, f"bright region under {min_pixels} px"
+    if region[0].any() or region[-1].any() or region[:, 0].any() or region[:, -1].any():
+        return None, "board cut by the image edge"
+    v, u = np.nonzero(region & ~ndimage.binary_erosion(region))
+    p = np.column_stack([u, v]) + 0.5
+    # rough corners, clockwise from the top left: the extremes along the image diagonals
+    rough = p[[np.argmax(-u - v), np.argmax(u - v), np.argmax(u + v), np.argmax(v - u)]]
+    lines = []
+    for i in range(4):
+        a, b = rough[i], rough[(i + 1) % 4]
+        d = b - a
+        length = float(np.linalg.norm(d))
+        if length < 5:
+            return None, "board outline degenerate"
+        s = (p - a) @ d / length**2  # position along the side, 0..1
+        off = np.abs(np.cross(d, p - a)) / length
+        side = p[(s > 0.15) & (s < 0.85) & (off < 3)]
+        if len(side) < 5:
+            return None, "board outline not a quadrilateral"
+        c = side.mean(axis=0)
+        direction = np.linalg.svd(side - c)[2][0]
+        lines.append(np.cross([*c, 1.0], [*(c + direction), 1.0]))
+    corners = [np.cross(lines[i - 1], lines[i]) for i in range(4)]
+    centre = np.cross(np.cross(corners[0], corners[2]), np.cross(corners[1], corners[3]))
+    if abs(centre[2]) < 1e-12:
+        return None, "board outline degenerate"
+    return centre[:2] / centre[2], ""
+
+
+def camera_target_track(
+    path: str | Path, camera: str, *, min_grey: float = 220.0, min_pixels: int = 300
+) -> TargetTrack:
+    """The board's centre (px) in every image of ``camera`` (:func:`board_centre`)."""
+    with RecordingReader(path) as rec:
+        _check_stream(rec, camera, "image", path)
+        st, pos, n = [], [], 0
+        dropped: dict[str, int] = {}
+        for f in rec.frames(camera):
+            n += 1
+            c, why = board_centre(f.data["image"], min_grey=min_grey, min_pixels=min_pixels)
+            if c is None:
+                dropped[why] = dropped.get(why, 0) + 1
+                continue
+            st.append(f.stamp_ns)
+            pos.append(c)
+    return _track(st, pos, 2, n, dropped)
+
+
+def _track(st: list, pos: list, dim: int, n: int, dropped: dict[str, int]) -> TargetTrack:
+    return TargetTrack(
+        np.asarray(st, np.int64), np.asarray(pos, np.float64).reshape(-1, dim), n, dropped
+    )
+
+
+def check_motion(
+    track: TargetTrack,
+    what: str,
+    *,
+    min_frames: int = 20,
+    min_extent: float = 0.3,
+    min_turns: float = 0.1,
+) -> None:
+    """Refuse a track that cannot fix a clock offset: fewer than ``min_frames`` detections, a
+    target that moved less than ``min_extent`` (in the track's unit) from its median, or one
+    that moved along a straight line at constant velocity (the track's RMS deviation from the
+    best such line under ``min_turns``): then a time shift equals a position shift."""
+    n = len(track.stamps_ns)
+    if n < min_frames:
+        raise CalibrationError(
+            f"{what}: the target was found in {n} of {track.frames} frames (need {min_frames}; "
+            f"dropped: {track.dropped}): record longer, or keep it in view"
+        )
+    p = track.positions
+    extent = float(np.linalg.norm(p - np.median(p, axis=0), axis=1).max())
+    if extent < min_extent:
+        raise CalibrationError(
+            f"{what}: the target moved only {extent:.2f} (need {min_extent:g}): a target that "
+            "stands still fixes no clock offset; carry it back and forth"
+        )
+    t = (track.stamps_ns - track.stamps_ns[0]) / 1e9
+    A = np.column_stack([np.ones(n), t])
+    resid = p - A @ np.linalg.lstsq(A, p, rcond=None)[0]
+    turns = float(np.sqrt(np.mean(np.sum(resid**2, axis=1))))
+    if turns < min_turns:
+        raise CalibrationError(
+            f"{what}: the target moved at constant velocity (deviates {turns:.3f} from a straight, "
+            f"steady line; need {min_turns:g}): then a clock offset looks like a position offset; "
+            "move it back and forth, changing direction"
+        )
+
+
+def _clean(track: TargetTrack, max_jump: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Stamps (N,) ns and positions of the samples within ``max_jump`` of their running median,
+    and the number dropped (wrong detections: a second bright object, glare)."""
+    ok = despike(track.stamps_ns.astype(np.float64), track.positions, max_jump=max_jump)
+    return track.stamps_ns[ok], track.positions[ok], int((~ok).sum())
+
+
+@dataclass
+class TargetOffset:
+    """``result``: the offset (s, other sensor's stamp − reference clock) with its 1-sigma and
+    residual; ``outliers`` samples dropped as wrong detections, per track (reference, other)."""
+
+    result: OffsetResult
+    outliers: tuple[int, int]
+
+
+def lidar_offset_from_target(
+    radar: TargetTrack,
+    lidar: TargetTrack,
+    T_radar_lidar: np.ndarray,
+    *,
+    radar_offset: float = 0.0,
+    max_lag: float = 0.5,
+    max_jump: float = 0.25,
+    min_frames: int = 20,
+) -> TargetOffset:
+    """The LiDAR's clock offset (s) from the radar's and the LiDAR's target tracks; the LiDAR
+    positions go into the radar frame by ``T_radar_lidar`` (4×4). ``radar_offset``: the radar's own
+    offset from the reference clock, added. ``max_jump`` m: the despike threshold."""
+    check_motion(radar, "radar target track", min_frames=min_frames)
+    check_motion(lidar, "LiDAR target track", min_frames=min_frames)
+    tr, pr, out_r = _clean(radar, max_jump)
+    tl, pl, out_l = _clean(lidar, max_jump)
+    t0 = tr[0]
+    res = estimate_offset(
+        (tr - t0) / 1e9, pr, (tl - t0) / 1e9, apply(T_radar_lidar, pl), max_lag=max_lag
+    )
+    res.offset += radar_offset
+    return TargetOffset(res, (out_r, out_l))
+
+
+def camera_offset_from_target(
+    radar: TargetTrack,
+    image: TargetTrack,
+    T_cam_radar: np.ndarray,
+    cam: CameraConfig,
+    *,
+    board_offset: tuple[float, float, float] = BOARD_ABOVE_REFLECTOR,
+    radar_offset: float = 0.0,
+    max_lag: float = 0.5,
+    max_jump: float = 0.25,
+    max_jump_px: float = 40.0,
+    min_frames: int = 20,
+) -> TargetOffset:
+    """A camera's clock offset (s) from the radar's reflector track and the board's centre in
+    the images: the radar positions plus ``board_offset`` (m, radar frame: where the board's
+    centre sits relative to the reflector) are projected by ``T_cam_radar`` (4×4) and ``cam``, and
+    compared with the board centres in pixels."""
+    check_motion(radar, "radar target track", min_frames=min_frames)
+    check_motion(image, "camera board track", min_frames=min_frames, min_extent=20, min_turns=5)
+    tr, pr, out_r = _clean(radar, max_jump)
+    tc, pc, out_c = _clean(image, max_jump_px)
+    uv, z = project(apply(T_cam_radar, pr + np.asarray(board_offset)), cam)
+    ok = np.isfinite(uv).all(axis=1) & (z > 0)
+    if ok.sum() < min_frames:
+        raise CalibrationError(
+            f"{int(ok.sum())} radar target positions project into the camera (need {min_frames}): "
+            "check T_cam_radar"
+        )
+    t0 = tr[0]
+    res = estimate_offset((tr[ok] - t0) / 1e9, uv[ok], (tc - t0) / 1e9, pc, max_lag=max_lag)
+    res.offset += radar_offset
+    return TargetOffset(res, (out_r, out_c))
