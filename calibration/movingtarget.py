@@ -147,7 +147,7 @@ def board_centre(
         if length < 5:
             return None, "board outline degenerate"
         s = (p - a) @ d / length**2  # position along the side, 0..1
-        off = np.abs(np.cross(d, p - a)) / length
+        off = np.abs(d[0] * (p[:, 1] - a[1]) - d[1] * (p[:, 0] - a[0])) / length
         side = p[(s > 0.15) & (s < 0.85) & (off < 3)]
         if len(side) < 5:
             return None, "board outline not a quadrilateral"
