@@ -4,7 +4,8 @@ Two simulated 8 s sessions (seeds 1 and 2) on the rtpose rig with a 16-loop rada
 shifted LiDAR whose clock is 40 ms late and a 320×240 camera 150 ms late, both with 0.5 ms of stamp
 jitter; every sensor frame misses the target with probability 0.08 and sees a spurious one (a second
 reflector for radar and LiDAR, a glare patch for the camera) with probability 0.06; the camera
-image carries pixel noise. Seed 2 goes through the library, seed 1 through ``radarpose calibrate``.
+image carries pixel noise. Seed 2 goes through the library here, seed 1 through ``radarpose
+calibrate`` in test_calibration_movingtarget_command.py.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from calibration.movingtarget import (
     lidar_target_track,
     radar_target_track,
 )
-from drivers import Calibration, RecordingReader, load_rig
+from drivers import RecordingReader, Rig, load_rig
 from drivers.camera import project
 from drivers.sim.sessions import carried_path, simulate_moving_target_session
 from drivers.transforms import apply, from_euler, invert
@@ -39,9 +40,9 @@ SECONDS = 8.0
 START_NS = 1_700_000_000_000_000_000  # the simulator's t = 0
 
 
-@pytest.fixture(scope="module")
-def sessions(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    d = tmp_path_factory.mktemp("mt")
+def write_rig(d: Path) -> Rig:
+    """The test rig in folder ``d``: rtpose with a 16-loop radar, the LiDAR at ``T_TRUE`` 40 ms
+    late, cam-left at 320×240 150 ms late, both with 0.5 ms of stamp jitter."""
     radar = (CONFIGS / "radars" / "rtpose_mmwcas.yaml").read_text()
     (d / "radar.yaml").write_text(radar.replace("n_loops: 64", "n_loops: 16"))
     text = (CONFIGS / "rigs" / "rtpose.yaml").read_text()
@@ -60,29 +61,31 @@ def sessions(tmp_path_factory: pytest.TempPathFactory) -> dict:
     )
     assert text.count("clock_jitter: 0.0005") == 2 and "width: 320" in text
     (d / "rig.yaml").write_text(text)
-    rig = load_rig(d / "rig.yaml")
-    out = {"rig": rig}
-    for seed in (1, 2):
-        path = d / f"target{seed}.h5"
-        n = simulate_moving_target_session(
-            rig,
-            path,
-            seconds=SECONDS,
-            seed=seed,
-            miss=0.08,
-            ghost=0.06,
-            camera_noise=3.0,
-            clutter=False,  # the room's static scatterers only slow the radar simulation down
-            sensors=["radar", "lidar", "cam-left"],
-        )
-        assert n == {"radar": 80, "lidar": 80, "cam-left": 80}
-        out[seed] = path
-    return out
+    return load_rig(d / "rig.yaml")
+
+
+def simulate(rig: Rig, path: Path, seed: int) -> None:
+    """An 8 s session: misses 8 %, spurious targets 6 % of the sensor frames, pixel noise."""
+    n = simulate_moving_target_session(
+        rig,
+        path,
+        seconds=SECONDS,
+        seed=seed,
+        miss=0.08,
+        ghost=0.06,
+        camera_noise=3.0,
+        clutter=False,  # the room's static scatterers only slow the radar simulation down
+        sensors=["radar", "lidar", "cam-left"],
+    )
+    assert n == {"radar": 80, "lidar": 80, "cam-left": 80}
 
 
 @pytest.fixture(scope="module")
-def tracks(sessions: dict) -> dict:
-    path = sessions[2]
+def tracks(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    d = tmp_path_factory.mktemp("mt")
+    rig = write_rig(d)
+    path = d / "target2.h5"
+    simulate(rig, path, 2)
     with RecordingReader(path) as rec:
         cam = rec.camera_config("cam-left")
     return {
@@ -90,7 +93,7 @@ def tracks(sessions: dict) -> dict:
         "lidar": lidar_target_track(path, "lidar"),
         "camera": camera_target_track(path, "cam-left"),
         "cam": cam,
-        "T_cam_radar": invert(sessions["rig"].T_ref("cam-left")),
+        "T_cam_radar": invert(rig.T_ref("cam-left")),
         "truth": carried_path(SECONDS, 2),
     }
 
@@ -102,8 +105,9 @@ def test_tracks_follow_the_target_at_their_sample_instants(tracks: dict) -> None
     rt = tracks["radar"]
     e = np.linalg.norm(rt.positions - truth.position((rt.stamps_ns - START_NS) / 1e9), axis=1)
     assert rt.frames == 80 and np.median(e) < 0.002
-    bad = e > 0.05  # frames that missed the target or saw the ghost
-    assert 2 <= bad.sum() <= 20
+    # frames without the target are counted, not tracked (a static spurious reflector rarely
+    # outshines the moving one in the range-Doppler map: none did here)
+    assert rt.dropped == {"no target 15 dB above the median": 8} and np.sum(e > 0.05) <= 4
     # LiDAR: face-extent centres, in the radar frame by the true transform, 40 ms late
     lt = tracks["lidar"]
     t = (lt.stamps_ns - START_NS) / 1e9 - LIDAR_OFFSET
@@ -130,7 +134,7 @@ def test_lidar_and_camera_offsets_within_5_ms(tracks: dict) -> None:
         r = o.result
         assert abs(r.offset - true) < 0.005
         assert 0 < r.sigma < 0.0025 and abs(r.offset - true) < 3 * r.sigma + 0.001
-        assert o.outliers[0] >= 2  # the radar's missed and spurious frames were despiked
+        assert o.outliers[1] >= 1  # spurious LiDAR clusters and glare patches were despiked
 
 
 def test_board_centre_of_a_drawn_board() -> None:
@@ -172,26 +176,3 @@ def test_degenerate_sessions_are_refused() -> None:
     late = _synthetic(t + 30.0, lidar.positions)
     with pytest.raises(CalibrationError, match="overlap for 0.00 s"):
         lidar_offset_from_target(radar, late, T_TRUE)
-
-
-def test_calibrate_command_moving_target(sessions: dict, tmp_path: Path) -> None:
-    from drivers.calibfile import load_calibration
-    from fusion.cli import main
-
-    rig = sessions["rig"]
-    base = tmp_path / "base.yaml"
-    T_cam_radar = invert(rig.T_ref("cam-left"))
-    zero = {"radar": 0.0, "lidar": 0.0, "cam-left": 0.0}
-    Calibration({"T_radar_lidar": T_TRUE, "T_cam-left_radar": T_cam_radar}, zero).save(base)
-    out = tmp_path / "calib.yaml"
-    args = ["calibrate", str(sessions[1]), "--method", "moving-target", "--base", str(base)]
-    assert main([*args, "-o", str(out)]) == 0
-    cal = load_calibration(out)
-    assert cal.clock_offsets["lidar"] == pytest.approx(LIDAR_OFFSET, abs=0.005)
-    assert cal.clock_offsets["cam-left"] == pytest.approx(CAMERA_OFFSET, abs=0.005)
-    for sensor, true in (("lidar", LIDAR_OFFSET), ("cam-left", CAMERA_OFFSET)):
-        r = cal.residuals[f"clock_offset_{sensor}"]
-        assert r["method"] == "moving target" and 0 < r["sigma_ms"] < 2.5
-        assert r["offset_s"] == pytest.approx(cal.clock_offsets[sensor], abs=1e-6)
-        err = (cal.clock_offsets[sensor] - true) * 1000
-        assert r["error_vs_simulation_truth_ms"] == pytest.approx(err, abs=0.01)

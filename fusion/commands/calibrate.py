@@ -335,13 +335,7 @@ def _target_free(
 
     if not (radar and lidar):
         raise CalibrationError(f"{args.session}: --method {args.method} needs a radar and a LiDAR")
-    try:
-        T0 = base.get(radar, lidar)  # type: ignore[attr-defined]
-    except DriversError:
-        raise CalibrationError(
-            f"--method {args.method} refines a radar-LiDAR transform but the base calibration has "
-            f"none between {radar!r} and {lidar!r}: pass --base calib.yaml (reflectors or nominal)"
-        ) from None
+    T0 = _base_transform(base, radar, lidar, f"--method {args.method} refines")
     offsets = base.clock_offsets  # type: ignore[attr-defined]
     off_r, off_l = offsets.get(radar, 0.0), offsets.get(lidar, 0.0)
     lt, background = lidar_person_track(args.session, lidar)
@@ -466,6 +460,12 @@ def _moving_target(
         raise CalibrationError(f"{args.session}: --method moving-target needs a radar stream")
     offsets = base.clock_offsets  # type: ignore[attr-defined]
     off_r = offsets.get(radar, 0.0)
+    # checked first: the radar track takes a while
+    T_rl = (
+        _base_transform(base, radar, lidar, "--method moving-target compares through")
+        if lidar
+        else None
+    )
     rt = radar_target_track(args.session, radar)
     lines.append(
         f"target in {len(rt.stamps_ns)} of {rt.frames} {radar} frames (dropped: {rt.dropped})"
@@ -491,13 +491,6 @@ def _moving_target(
         }
 
     if lidar:
-        try:
-            T_rl = base.get(radar, lidar)  # type: ignore[attr-defined]
-        except DriversError:
-            raise CalibrationError(
-                f"--method moving-target compares the LiDAR with the radar through T_{radar}_"
-                f"{lidar}, which the base calibration lacks: pass --base calib.yaml"
-            ) from None
         lt = lidar_target_track(args.session, lidar, size=args.size)
         o = lidar_offset_from_target(rt, lt, T_rl, radar_offset=off_r)
         record(lidar, o, lt, "mm", 1000.0)
@@ -521,6 +514,21 @@ def _moving_target(
             f"{args.session}: no clock offset estimated (no LiDAR, and no camera gave one)"
         )
     return next(iter(resid)), None, resid, None
+
+
+def _base_transform(base: object, to: str, frm: str, what: str) -> object:
+    """``T_<to>_<from>`` (4×4) from the base calibration, or a CalibrationError saying that
+    ``what`` (e.g. "--method person refines") needs it."""
+    from calibration import CalibrationError
+    from drivers import DriversError
+
+    try:
+        return base.get(to, frm)  # type: ignore[attr-defined]
+    except DriversError:
+        raise CalibrationError(
+            f"{what} T_{to}_{frm}, which the base calibration lacks: pass --base calib.yaml "
+            "(reflectors or nominal)"
+        ) from None
 
 
 def _yaml(text: str):  # noqa: ANN202
