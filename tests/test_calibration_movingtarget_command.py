@@ -58,4 +58,7 @@ def test_calibrate_command_moving_target_needs_the_radar_lidar_transform(
         load_rig("rtpose"), session, seconds=0.3, clutter=False, sensors=["radar", "lidar"]
     )
     assert main([*args, "-o", str(tmp_path / "c.yaml")]) == 2
-    assert "compares through T_radar_lidar, which the base calibration lacks" in capsys.readouterr().err
+    assert (
+        "compares through T_radar_lidar, which the base calibration lacks"
+        in capsys.readouterr().err
+    )
