@@ -112,7 +112,7 @@ def lidar_target_track(path: str | Path, lidar: str, *, size: float = 0.1) -> Ta
 
 
 def board_centre(
-    image: np.ndarray, *, min_grey: float = 220.0, min_pixels: int = 300
+    image: np.ndarray, *, min_grey: float = 220.0, min_pixels: int = 300, max_misfit: float = 0.1
 ) -> tuple[np.ndarray | None, str]:
     """The board's centre ``(2,)`` px (u, v; origin at the top-left pixel's corner) in an
     ``(H, W, 3)`` RGB or ``(H, W)`` grey uint8 image, or None and the reason.
@@ -123,7 +123,8 @@ def board_centre(
     where the diagonals of the quadrilateral they make cross: the exact image of the board's
     centre under perspective (a region's centroid is not; it drifted by ±3 px with the viewing
     angle on simulated sessions). The board must be carried upright (sides near the image axes);
-    a region touching the image's edge is cut off and refused."""
+    a region touching the image's edge is cut off, and one whose area differs from the
+    quadrilateral's by more than ``max_misfit`` (a fraction) is not the board alone: refused."""
     img = np.asarray(image, dtype=np.float32)
     grey = img.mean(axis=2) if img.ndim == 3 else img
     labels, n = ndimage.label(grey >= min_grey)
@@ -156,8 +157,13 @@ def board_centre(
         lines.append(np.cross([*c, 1.0], [*(c + direction), 1.0]))
     corners = [np.cross(lines[i - 1], lines[i]) for i in range(4)]
     centre = np.cross(np.cross(corners[0], corners[2]), np.cross(corners[1], corners[3]))
-    if abs(centre[2]) < 1e-12:
+    if min(abs(c[2]) for c in [*corners, centre]) < 1e-12:
         return None, "board outline degenerate"
+    q = np.array([c[:2] / c[2] for c in corners])
+    area = 0.5 * abs(np.dot(q[:, 0], np.roll(q[:, 1], -1)) - np.dot(q[:, 1], np.roll(q[:, 0], -1)))
+    # the lines run through the outline's pixel centres, half a pixel inside the region's edge
+    if abs(region.sum() / max(area, 1.0) - 1) > max_misfit:
+        return None, "board outline not a quadrilateral"  # e.g. glare merged with the board
     return centre[:2] / centre[2], ""
 
 

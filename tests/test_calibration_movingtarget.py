@@ -146,6 +146,9 @@ def test_board_centre_of_a_drawn_board() -> None:
     assert why == "" and np.allclose(c, [150.5, 80.5], atol=0.05)
     img[50:111, 0:60] = 240  # a bright patch reaching the image edge is smaller: ignored
     assert np.allclose(board_centre(img)[0], [150.5, 80.5], atol=0.05)
+    img[100:140, 180:240] = 250  # glare overlapping the board's corner: no longer a quadrilateral
+    c, why = board_centre(img)
+    assert c is None and why.startswith("board outline")
     img[:, :] = 90
     img[0:40, 100:200] = 235
     assert board_centre(img) == (None, "board cut by the image edge")
