@@ -76,9 +76,9 @@ def _parabolic(p: np.ndarray, k: int) -> float:
 
 
 def frame_centre(radar: RadarConfig) -> float:
-    """Time (s) from a frame's start (its stamp, as the simulator and :mod:`drivers.sync` take
-    it) to the middle of its sampling: the instant a position measured from the whole frame holds
-    for a target moving steadily through it."""
+    """Time (s) from a frame's first chirp (its stamp, as the simulator stamps it) to the middle
+    of its sampling: the instant a position measured from the whole frame holds for a target
+    moving steadily through it."""
     return (
         (radar.chirps_per_frame - 1) / 2 * radar.chirp_time
         + radar.adc_start_time
