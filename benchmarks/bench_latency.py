@@ -24,7 +24,7 @@ from drivers.calibfile import calibration_from_rig
 from fusion.evaluate import load_model
 from fusion.features import radar_features
 from fusion.live import emulated_board, run_live
-from fusion.pipeline import HuprPipeline
+from fusion.pipeline import PosePipeline
 from fusion.weights import RADARPOSE_LITE
 from sensing import cube_from_words
 
@@ -38,7 +38,7 @@ def run() -> list[Result]:
     seconds = float(os.environ.get("RADARPOSE_LATENCY_SECONDS", "600"))
     rig = load_rig("hupr")
     model, _ = load_model(RADARPOSE_LITE)
-    pipe = HuprPipeline(rig, model, calibration_from_rig(rig))
+    pipe = PosePipeline(rig, model, calibration_from_rig(rig))
     sim, board = emulated_board("hupr", 10.0, seed=4, repeat_for=seconds)
     stats = run_live(pipe, board, status=False)
     lat = np.array(stats.latency_s) * 1000
@@ -47,7 +47,7 @@ def run() -> list[Result]:
     frames = [f for f in board.frames_ if f.kind == "radar_adc"]
     h = [f for f in frames if f.sensor == pipe.h]
     v = [f for f in frames if f.sensor == pipe.v]
-    ref = HuprPipeline(rig, model)  # only for its temporal-context input assembly
+    ref = PosePipeline(rig, model)  # only for its temporal-context input assembly
     for fh, fv in list(zip(h, v, strict=False))[:40]:
         t0 = time.perf_counter()
         a = scipy_hupr(cube_from_words(fh.data["adc"], pipe.radar_h))
@@ -61,7 +61,7 @@ def run() -> list[Result]:
     n_udp = int(os.environ.get("RADARPOSE_LATENCY_UDP_FRAMES", "150"))
     for r in rig.sensors_of("radar"):
         rig.config.sensors[r].options.update(emulated="true", emulated_frames=str(n_udp))
-    pipe_udp = HuprPipeline(rig, model, calibration_from_rig(rig))
+    pipe_udp = PosePipeline(rig, model, calibration_from_rig(rig))
     with LiveSensors(rig, rig.sensors_of("radar")) as src:
         udp = run_live(pipe_udp, src, status=False)
     udp_lat = np.array(udp.latency_s) * 1000

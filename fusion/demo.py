@@ -4,14 +4,17 @@ HuPR-style rig (two IWR1843s + camera): simulated boards emit raw ADC words in t
 drivers/sensing unpack them → HuPR heatmaps → the calibration pairs the radars in time and puts
 skeletons into the camera → the shipped real-time model → skeletons, scored against ground truth.
 RT-Pose-style rig (cascade + LiDAR + stereo): a corner-reflector session calibrates radar ↔ LiDAR
-(scored against the simulation's truth), then the cascade's point cloud and the LiDAR sweep placed
-with that calibration are drawn with the true skeletons (no RT-Pose model ships yet).
+(scored against the simulation's truth); the cascade's ADC words → range-azimuth and
+range-elevation maps on the same grid (sensing.grid) → the cascade's shipped real-time model →
+skeletons, scored; drawn with the cascade's point cloud and the LiDAR placed with that calibration.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,18 +31,72 @@ from .errors import FusionError
 from .evaluate import load_model
 from .features import xy_to_grid
 from .metrics import match_people, summarize
-from .pipeline import HuprPipeline
+from .pipeline import PosePipeline
 from .viz import Panel, animation, skeleton_3d, strip
+
+BEV_EXTENT = (-2.5, 2.5, 0.5, 5.0)  # y_min, y_max, x_min, x_max (m) of the radar panels
+
+
+def _timed(frames: Iterator[Frame], seconds: list[float]) -> Iterator[Frame]:
+    """Pass ``frames`` through, appending the wall time each took to produce to ``seconds``."""
+    while True:
+        t0 = time.perf_counter()
+        f = next(frames, None)
+        if f is None:
+            return
+        seconds.append(time.perf_counter() - t0)
+        yield f
+
+
+def _ms(seconds: list[float]) -> dict[str, float]:
+    if not seconds:
+        return {}
+    return {
+        "mean": 1000 * float(np.mean(seconds)),
+        "p50": 1000 * float(np.median(seconds)),
+        "p99": 1000 * float(np.percentile(seconds, 99)),
+    }
+
+
+@dataclass
+class _Score:
+    """Predicted people against the truth, frame by frame: matched skeletons, found and false."""
+
+    preds: list[np.ndarray] = field(default_factory=list)
+    gts: list[np.ndarray] = field(default_factory=list)
+    n_true: int = 0
+    n_false: int = 0
+    frames: int = 0
+
+    def add(self, people: list, true: np.ndarray) -> None:
+        """``people`` (Person3D) against ``true (P, 15, 3)`` of the same frame."""
+        self.frames += 1
+        self.n_true += len(true)
+        m = match_people(np.array([p.joints[0] for p in people]).reshape(-1, 3), true[:, 0])
+        self.n_false += len(people) - len(m)
+        for a, b in m:
+            self.preds.append(people[a].joints)
+            self.gts.append(true[b])
+
+    def metrics(self) -> dict:
+        if not self.preds:
+            raise FusionError(
+                "the model found nobody in the demo scene; the shipped weights may be missing or damaged"
+            )
+        m = summarize(np.array(self.preds), np.array(self.gts), [0] * len(self.preds))
+        m["detection_recall"] = len(self.preds) / max(self.n_true, 1)
+        m["false_alarms_per_frame"] = self.n_false / max(self.frames, 1)
+        return m
 
 
 def bev_heatmap(
     heat: np.ndarray, radar: object, extent: tuple[float, float, float, float]
 ) -> np.ndarray:
-    """Resample a HuPR heatmap's power (summed over Doppler and elevation) onto a metric top view.
+    """Resample power ``heat (64 range, 64 azimuth)`` on HuPR's grid onto a metric top view.
 
     ``extent`` = (y_min, y_max, x_min, x_max) m; returns ``(200, 200)`` dB with columns from +y to -y.
     """
-    p = 10 * np.log10((np.abs(heat) ** 2).sum(axis=(0, 3)) + 1e-9)  # (range 64, az 64)
+    p = 10 * np.log10(np.asarray(heat, np.float64) + 1e-9)
     y = np.linspace(extent[1], extent[0], 200)
     x = np.linspace(extent[2], extent[3], 200)
     X, Y = np.meshgrid(x, y, indexing="ij")
@@ -52,27 +109,48 @@ def bev_heatmap(
     return out
 
 
+def _panel(
+    title: str,
+    image: np.ndarray,
+    true: np.ndarray,
+    people: list,
+    T_cam: np.ndarray,
+    cam: object,
+    pipe: PosePipeline,
+) -> Panel:
+    """One frame to draw: ``image (H, W, 3)``, ``true (P, 15, 3)`` and the predicted ``people`` in
+    the reference radar's frame, projected with ``T_cam`` (camera ← radar) into ``cam``."""
+    pred3 = np.array([p.joints for p in people]) if people else None
+    return Panel(
+        title=title,
+        image=image,
+        true_3d=true,
+        pred_3d=pred3,
+        true_2d=project(apply(T_cam, true.astype(np.float64)), cam)[0],  # type: ignore[arg-type]
+        pred_2d=project(apply(T_cam, pred3.astype(np.float64)), cam)[0]  # type: ignore[arg-type]
+        if pred3 is not None
+        else None,
+        heatmap=bev_heatmap(pipe.last_heatmap, pipe.radar_h, BEV_EXTENT)
+        if pipe.last_heatmap is not None
+        else None,
+        heatmap_extent=BEV_EXTENT,
+        notes=[f"{len(people)} found / {len(true)} people"],
+    )
+
+
 def run_hupr(
     out: Path, seconds: float, seed: int, weights: Path, quiet: bool
 ) -> tuple[dict, list[Panel]]:
     rig = load_rig("hupr")
     calib = calibration_from_rig(rig)  # the simulation's true calibration
     model, _ = load_model(weights)
-    pipe = HuprPipeline(rig, model, calib)
+    pipe = PosePipeline(rig, model, calib)
     sim = Simulation(rig, SimConfig(people=2, seconds=seconds, seed=seed, motions=["walk", "wave"]))
-    source = SimulatedSource(sim)
     t_sim: list[float] = []
     frames, cams, truth = [], {}, {}
-    it = source.frames()
+    it = _timed(SimulatedSource(sim).frames(), t_sim)
     total = sim.n_frames()
-    for _ in (
-        progress(range(total), total=total, desc="simulating boards", unit="frame")
-        if not quiet
-        else range(total)
-    ):
-        t0 = time.perf_counter()
-        f = next(it)
-        t_sim.append(time.perf_counter() - t0)
+    for f in progress(it, total=total, desc="simulating boards") if not quiet else it:
         if f.sensor == GROUNDTRUTH:
             truth[f.stamp_ns] = f.data["joints"]
         elif f.kind == "image":
@@ -94,8 +172,7 @@ def run_hupr(
     t_link = time.perf_counter() - t0
     t_stamps = np.array(sorted(truth))
     cam_stamps = np.array(sorted(cams))
-    preds, gts, panels, seqs = [], [], [], []
-    n_true = n_found = n_false = 0
+    score, panels = _Score(), []
     pairs = list(pipe.pair(iter(frames)))
     T_cam = calib.get("camera", pipe.h)
     cam_cfg = rig.config.sensors["camera"].camera
@@ -105,49 +182,24 @@ def run_hupr(
         progress(pairs, total=len(pairs), desc="inference", unit="frame") if not quiet else pairs
     ):
         people = pipe.process(fh.data["adc"], fv.data["adc"])
-        k = t_stamps[np.argmin(np.abs(t_stamps - fh.stamp_ns))]
-        true = truth[k]
-        n_true += len(true)
-        m = match_people(np.array([p.joints[0] for p in people]).reshape(-1, 3), true[:, 0])
-        n_found += len(m)
-        n_false += len(people) - len(m)
-        for a, b in m:
-            preds.append(people[a].joints)
-            gts.append(true[b])
-            seqs.append(0)
+        true = truth[t_stamps[np.argmin(np.abs(t_stamps - fh.stamp_ns))]]
+        score.add(people, true)
         if i in pick or i % 2 == 0:
             c = cam_stamps[np.argmin(np.abs(cam_stamps - fh.stamp_ns))]
-            pred3 = np.array([p.joints for p in people]) if people else None
-            panel = Panel(
-                title=f"HuPR rig, t = {(fh.stamp_ns - frames[0].stamp_ns) / 1e9:.1f} s",
-                image=cams[c],
-                true_3d=true,
-                pred_3d=pred3,
-                true_2d=project(apply(T_cam, true.astype(np.float64)), cam_cfg)[0],
-                pred_2d=project(apply(T_cam, pred3.astype(np.float64)), cam_cfg)[0]
-                if pred3 is not None
-                else None,
-                heatmap=bev_heatmap(pipe.last_heatmap, pipe.radar_h, (-2.5, 2.5, 0.5, 5.0))
-                if pipe.last_heatmap is not None
-                else None,
-                heatmap_extent=(-2.5, 2.5, 0.5, 5.0),
-                notes=[f"{len(people)} found / {len(true)} people"],
+            panel = _panel(
+                f"HuPR rig, t = {(fh.stamp_ns - frames[0].stamp_ns) / 1e9:.1f} s",
+                cams[c],
+                true,
+                people,
+                T_cam,
+                cam_cfg,
+                pipe,
             )
             panel.selected = i in pick  # type: ignore[attr-defined]
             panels.append(panel)
-    if not preds:
-        raise FusionError(
-            "the model found nobody in the demo scene; the shipped weights may be missing or damaged"
-        )
-    metrics = summarize(np.array(preds), np.array(gts), seqs)
-    metrics["detection_recall"] = n_found / max(n_true, 1)
-    metrics["false_alarms_per_frame"] = n_false / max(len(pairs), 1)
+    metrics = score.metrics()
     timing = pipe.timer.summary_ms()
-    timing["simulate_boards"] = {
-        "mean": 1000 * float(np.mean(t_sim)),
-        "p50": 1000 * float(np.median(t_sim)),
-        "p99": 1000 * float(np.percentile(t_sim, 99)),
-    }
+    timing["simulate_boards"] = _ms(t_sim)
     timing["dca1000_link"] = {k: 1000 * t_link / max(len(pairs), 1) for k in ("mean", "p50")}
     return {"metrics": metrics, "timing_ms": timing, "frames": len(pairs), "link": link}, panels
 
@@ -184,47 +236,76 @@ def calibrate_rtpose_rig(rig: object, out: Path, seed: int, placements: int = 8)
     }
 
 
-def run_rtpose(out: Path, seed: int) -> dict:
-    """One frame of the cascade rig: radar point cloud and LiDAR (placed with the calibration the
-    demo just estimated) with the true skeletons, as a picture."""
+def run_rtpose(
+    out: Path, seed: int, seconds: float = 3.0, weights: Path | None = None, quiet: bool = True
+) -> dict:
+    """The cascade rig: calibrate radar ↔ LiDAR from a reflector session, then run the cascade's
+    real-time model (:data:`fusion.weights.RADARPOSE_LITE_CASCADE`) on simulated boards' ADC words
+    for ``seconds``, scored against the truth; draws ``rtpose_rig.png`` (BEV radar power, the
+    LiDAR placed with the estimated calibration, the camera with predicted and true skeletons)."""
     from sensing.pointcloud import PointCloudExtractor
 
+    from .weights import RADARPOSE_LITE_CASCADE
+
+    w = weights or RADARPOSE_LITE_CASCADE
+    if not w.is_file():
+        raise FusionError(
+            f"{w}: cascade model weights not found (train them with: radarpose train "
+            "configs/models/radarpose_lite_cascade.yaml)"
+        )
     rig = load_rig("rtpose")
     calib = calibrate_rtpose_rig(rig, out, seed)
     T_radar_lidar = calib.pop("T_radar_lidar")
-    sim = Simulation(rig, SimConfig(people=2, seconds=1.0, seed=seed, motions=["walk", "box"]))
-    t = 0.5
-    t0 = time.perf_counter()
-    cube = sim.radar_frame("radar", t)
-    t1 = time.perf_counter()
-    pts = PointCloudExtractor(rig.radars["radar"])(cube)
-    t2 = time.perf_counter()
-    lidar = apply(T_radar_lidar, sim.lidar_frame("lidar", t)[:, :3].astype(np.float64))
-    img, _, _ = sim.camera_frame("cam-left", t)
-    truth = sim.joints(t)
+    model, _ = load_model(w)
+    pipe = PosePipeline(rig, model, calibration_from_rig(rig))
+    sim = Simulation(rig, SimConfig(people=2, seconds=seconds, seed=seed, motions=["walk", "box"]))
     T_cam = np.linalg.inv(sim.T_ref["cam-left"])
     cam = rig.config.sensors["cam-left"].camera
     assert cam is not None
-    panel = Panel(
-        title="RT-Pose rig (cascade + LiDAR + camera), ground truth",
-        image=img,
-        true_3d=truth,
-        true_2d=project(apply(T_cam, truth), cam)[0],
-        lidar=np.concatenate([lidar, pts[:, :3]]) if len(pts) else lidar,
-        notes=[f"{len(pts)} radar points"],
-    )
-    strip([panel], out / "rtpose_rig.png")
-    near = 0
-    if len(pts):
-        d = np.linalg.norm(pts[:, None, :2] - truth[None, :, 0, :2], axis=-1).min(axis=1)
-        near = int((d < 0.6).sum())
+    sensors = ["radar", "lidar", "cam-left", GROUNDTRUTH]
+    source = SimulatedSource(sim, sensors=sensors)
+    score, panels, t_sim, t_points = _Score(), [], [], []
+    latest: dict[str, Frame] = {}
+    extractor = PointCloudExtractor(rig.radars["radar"])
+    frames = _timed(source.frames(), t_sim)
+    for f in (
+        progress(frames, total=sim.n_frames(sensors), desc="cascade rig") if not quiet else frames
+    ):
+        if f.kind != "radar_adc":
+            latest[f.sensor] = f
+            continue
+        people = pipe.process(f.data["adc"])
+        if GROUNDTRUTH not in latest:
+            continue
+        true = latest[GROUNDTRUTH].data["joints"]
+        score.add(people, true)
+        if f.counter % 6 != 3 or "lidar" not in latest or "cam-left" not in latest:
+            continue
+        t1 = time.perf_counter()
+        pts = extractor(sim.radar_frame("radar", (f.stamp_ns - sim.cfg.start_ns) / 1e9))
+        t_points.append(time.perf_counter() - t1)
+        lidar = apply(T_radar_lidar, latest["lidar"].data["points"][:, :3].astype(np.float64))
+        panel = _panel(
+            f"RT-Pose rig, t = {(f.stamp_ns - sim.cfg.start_ns) / 1e9:.1f} s",
+            latest["cam-left"].data["image"],
+            true,
+            people,
+            T_cam,
+            cam,
+            pipe,
+        )
+        panel.lidar = np.concatenate([lidar, pts[:, :3]]) if len(pts) else lidar
+        panel.notes.append(f"{len(pts)} radar points")
+        panels.append(panel)
+    strip(panels[:4], out / "rtpose_rig.png")
+    timing = pipe.timer.summary_ms()
+    timing["simulate_boards"] = _ms(t_sim)
+    timing["point_cloud"] = _ms(t_points)
     return {
-        "radar_points": len(pts),
-        "radar_points_on_people": near,
-        "synthesis_ms": 1000 * (t1 - t0),
-        "point_cloud_ms": 1000 * (t2 - t1),
-        "lidar_points": len(lidar),
+        "metrics": score.metrics(),
+        "timing_ms": timing,
         "calibration": calib,
+        "weights": str(w),
     }
 
 
@@ -258,7 +339,7 @@ def run_demo(
     )
     animation(panels, out / "demo.gif", fps=5.0)
     if rtpose:
-        report["rtpose_rig"] = run_rtpose(out, seed)
+        report["rtpose_rig"] = run_rtpose(out, seed, quiet=quiet)
     report["seconds_total"] = time.perf_counter() - t0
     report["weights"] = str(w)
     (out / "report.json").write_text(json.dumps(report, indent=2))

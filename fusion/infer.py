@@ -23,7 +23,7 @@ from drivers.config import from_dict
 from drivers.progress import progress
 
 from .errors import FusionError
-from .pipeline import HuprPipeline
+from .pipeline import PosePipeline
 from .pose import Person3D
 
 MAX_PEOPLE = 3
@@ -117,22 +117,24 @@ def infer_recording(
             if rec.calibration_yaml
             else calibration_from_rig(rig)
         )
-        pipe = HuprPipeline(rig, model, calib, threshold=threshold)  # type: ignore[arg-type]
-        n_pairs = min(rec.streams[pipe.h].frames, rec.streams[pipe.v].frames)
+        pipe = PosePipeline(rig, model, calib, threshold=threshold)  # type: ignore[arg-type]
+        radars = [pipe.h] if pipe.v is None else [pipe.h, pipe.v]
+        n_pairs = min(rec.streams[r].frames for r in radars)
         from drivers.source import merge_frames
 
-        frames = merge_frames([rec.frames(pipe.h), rec.frames(pipe.v)])
+        frames = merge_frames([rec.frames(r) for r in radars])
         track = Tracker()
         results: list[tuple[Frame, list[Person3D], list[int]]] = []
         pairs = pipe.pair(frames)
         for fh, fv in (
             progress(pairs, total=n_pairs, desc="inference", unit="frame") if not quiet else pairs
         ):
-            people = pipe.process(fh.data["adc"], fv.data["adc"])[:MAX_PEOPLE]
+            adc_v = fv.data["adc"] if fv is not None else None
+            people = pipe.process(fh.data["adc"], adc_v)[:MAX_PEOPLE]
             results.append((fh, people, track(people)))
         calib_yaml = rec.calibration_yaml
     if not results:
-        raise FusionError(f"{path}: no radar frame pairs of {pipe.h} and {pipe.v} to run on")
+        raise FusionError(f"{path}: no radar frames of {' and '.join(radars)} to run on")
     suffix = out.suffix.lower()
     if suffix == ".json":
         doc = {

@@ -22,7 +22,7 @@ import numpy as np
 from drivers import DriversError, Frame, RecordingWriter, Source, SourceStats, StreamSpec
 from drivers.sim import SimConfig, Simulation
 
-from .pipeline import HuprPipeline
+from .pipeline import PosePipeline
 from .pose import Person3D
 
 
@@ -86,7 +86,7 @@ class LiveStats:
 
 
 def run_live(
-    pipe: HuprPipeline,
+    pipe: PosePipeline,
     source: Source,
     *,
     record: Path | None = None,
@@ -149,10 +149,13 @@ def run_live(
             if f.kind != "radar_adc":
                 continue
             pending[f.sensor] = (f, arrived)
-            if pipe.h not in pending or pipe.v not in pending:
+            if pipe.h not in pending or (pipe.v is not None and pipe.v not in pending):
                 continue
-            (fh, ah), (fv, av) = pending.pop(pipe.h), pending.pop(pipe.v)
-            people: list[Person3D] = pipe.process(fh.data["adc"], fv.data["adc"])
+            fh, ah = pending.pop(pipe.h)
+            fv, av = pending.pop(pipe.v) if pipe.v is not None else (None, ah)
+            people: list[Person3D] = pipe.process(
+                fh.data["adc"], fv.data["adc"] if fv is not None else None
+            )
             # from the frame that completes the pair; the wait for the other radar is the rig's own
             # frame offset between its unsynchronised radars, reported separately
             stats.latency_s.append(time.time() - max(ah, av))

@@ -1,6 +1,8 @@
-"""The live/replay inference chain for the HuPR rig: raw ADC words → heatmaps → features → skeletons.
+"""The live/replay inference chain: raw ADC words → heatmaps → features → skeletons.
 
-One :class:`HuprPipeline` per rig and model; it keeps per-stage timings so ``demo``, ``live`` and
+For HuPR's rig (two IWR1843s, paired by stamp) and for one array with elevation (the RT-Pose
+cascade, mapped onto the same grid by :mod:`sensing.grid`). One :class:`PosePipeline` per rig and
+model; it keeps per-stage timings so ``demo``, ``live`` and
 the latency benchmark report the same numbers.
 """
 
@@ -16,10 +18,10 @@ import torch
 
 from drivers import Frame, Rig
 from drivers.calibfile import Calibration
-from sensing import HuprHeatmapper, cube_from_words
+from sensing import cube_from_words
 
 from .errors import FusionError
-from .features import model_input, radar_features
+from .features import RigFeatures, model_input
 from .pose import Person3D, people_from_output, person_threshold
 
 
@@ -44,8 +46,9 @@ class StageTimer:
         }
 
 
-class HuprPipeline:
-    """Two-radar HuPR-rig inference with the real-time model. ``reference`` radar = horizontal."""
+class PosePipeline:
+    """Rig inference with the real-time model. ``h`` = the reference radar; ``v`` = HuPR's
+    vertical radar, or None for a one-radar rig."""
 
     def __init__(
         self,
@@ -67,21 +70,15 @@ class HuprPipeline:
             from threadpoolctl import threadpool_limits
 
             self._blas_limit = threadpool_limits(blas_threads, user_api="blas")
-        radars = rig.sensors_of("radar")
-        if len(radars) != 2:
-            raise FusionError(
-                f"the HuPR pipeline needs a rig with two radars, {rig.name!r} has {len(radars)}"
-            )
         self.rig = rig
-        self.h = rig.reference
-        self.v = next(r for r in radars if r != self.h)
-        self.radar_h, self.radar_v = rig.radars[self.h], rig.radars[self.v]
-        self.hm_h, self.hm_v = HuprHeatmapper(self.radar_h), HuprHeatmapper(self.radar_v)
+        self.features = RigFeatures(rig)
+        self.h, self.v = self.features.reference, self.features.other
+        self.radar_h = rig.radars[self.h]
+        self.radar_v = rig.radars[self.v] if self.v is not None else None
         self.model = model.eval()
         self.threshold = person_threshold(model, threshold)
         self.calibration = calibration
         self.timer = StageTimer()
-        self.last_heatmap: np.ndarray | None = None
         # earlier frames' features for a model with temporal context, newest last
         self.context = int(getattr(model, "context", 0))
         self.context_stride = int(getattr(model, "context_stride", 2))
@@ -95,11 +92,15 @@ class HuprPipeline:
 
     def pair(
         self, frames: Iterator[Frame], max_skew: float = 0.05
-    ) -> Iterator[tuple[Frame, Frame]]:
-        """Pair horizontal and vertical radar frames by reference-clock stamp (clock offsets removed)."""
+    ) -> Iterator[tuple[Frame, Frame | None]]:
+        """Pair horizontal and vertical radar frames by reference-clock stamp (clock offsets
+        removed); a one-radar rig's frames come alone, as ``(frame, None)``."""
         pending: dict[str, Frame] = {}
         for f in frames:
             if f.sensor not in (self.h, self.v) or f.kind != "radar_adc":
+                continue
+            if self.v is None:
+                yield f, None
                 continue
             pending[f.sensor] = f
             if self.h in pending and self.v in pending:
@@ -109,6 +110,11 @@ class HuprPipeline:
                     yield pending.pop(self.h), pending.pop(self.v)
                 else:  # drop the older one; its partner never came
                     pending.pop(self.h if th < tv else self.v)
+
+    @property
+    def last_heatmap(self) -> np.ndarray | None:
+        """The last frame's reference-radar power ``(64 range, 64 azimuth)`` on HuPR's grid."""
+        return self.features.last_heatmap
 
     def _input(self, fh: np.ndarray, fv: np.ndarray) -> np.ndarray:
         """Model input for this frame's features, with the earlier frames the model asks for (the
@@ -128,17 +134,24 @@ class HuprPipeline:
         self._history.clear()
 
     @torch.no_grad()
-    def process(self, words_h: np.ndarray, words_v: np.ndarray) -> list[Person3D]:
+    def process(self, words_h: np.ndarray, words_v: np.ndarray | None = None) -> list[Person3D]:
+        """One frame's ADC words (and the vertical radar's for HuPR's pair) → people."""
+        if (words_v is None) != (self.v is None):
+            raise FusionError(
+                f"rig {self.rig.name!r} needs {'two radar frames' if self.v else 'one radar frame'} "
+                "per step"
+            )
         t0 = time.perf_counter()
-        cube_h, cube_v = (
-            cube_from_words(words_h, self.radar_h),
-            cube_from_words(words_v, self.radar_v),
+        cube_h = cube_from_words(words_h, self.radar_h)
+        cube_v = (
+            cube_from_words(words_v, self.radar_v)
+            if words_v is not None and self.radar_v is not None
+            else None
         )
         t1 = time.perf_counter()
-        heat_h, heat_v = self.hm_h(cube_h), self.hm_v(cube_v)
-        self.last_heatmap = heat_h
+        fh, fv = self.features(cube_h, cube_v)
         t2 = time.perf_counter()
-        x = torch.from_numpy(self._input(*radar_features(heat_h, heat_v))).unsqueeze(0)
+        x = torch.from_numpy(self._input(fh, fv)).unsqueeze(0)
         t3 = time.perf_counter()
         hm, reg = self.model(x)
         people = people_from_output(hm, reg, self.radar_h, self.threshold)[0]

@@ -14,7 +14,7 @@ from fusion.demo import run_demo
 from fusion.evaluate import load_model
 from fusion.live import emulated_board, run_live
 from fusion.liveview import LiveView
-from fusion.pipeline import HuprPipeline
+from fusion.pipeline import PosePipeline
 from fusion.weights import RADARPOSE_LITE
 
 pytestmark = pytest.mark.skipif(not RADARPOSE_LITE.is_file(), reason="shipped weights not built")
@@ -52,7 +52,7 @@ def test_demo_images_put_predictions_on_the_people(tmp_path: Path) -> None:
 def test_live_keeps_up_and_ends_cleanly_when_the_board_vanishes(tmp_path: Path) -> None:
     rig = load_rig("hupr")
     model, _ = load_model(RADARPOSE_LITE)
-    pipe = HuprPipeline(rig, model, calibration_from_rig(rig))
+    pipe = PosePipeline(rig, model, calibration_from_rig(rig))
     _, board = emulated_board("hupr", 2.0, seed=1)
     stats = run_live(pipe, board, status=False)
     assert stats.processed >= 18 and stats.dropped == 0 and stats.max_backlog <= 2
@@ -85,7 +85,7 @@ def test_live_over_emulated_dca1000s_finds_the_simulated_people() -> None:
     for r in rig.sensors_of("radar"):
         rig.config.sensors[r].options.update(emulated="true", emulated_frames=str(n))
     model, _ = load_model(RADARPOSE_LITE)
-    pipe = HuprPipeline(rig, model, calibration_from_rig(rig))
+    pipe = PosePipeline(rig, model, calibration_from_rig(rig))
     found = []
 
     def keep(people):  # noqa: ANN001, ANN202

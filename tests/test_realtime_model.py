@@ -122,7 +122,7 @@ def test_temporal_context_is_the_same_in_training_and_live(tmp_path: Path) -> No
     import h5py
 
     from fusion.features import N_CONTEXT
-    from fusion.pipeline import HuprPipeline
+    from fusion.pipeline import PosePipeline
 
     rng = np.random.default_rng(1)
     n = 14  # two sequences: rows 0-5 and 6-13
@@ -137,7 +137,7 @@ def test_temporal_context_is_the_same_in_training_and_live(tmp_path: Path) -> No
 
     ds = FeatureCacheDataset(path, RADAR, context=3, context_stride=2)
     model = build_model("radarpose_lite", width=8, blocks=1, deep_blocks=1, context=3)
-    pipe = HuprPipeline(load_rig("hupr"), model)
+    pipe = PosePipeline(load_rig("hupr"), model)
     for i in range(6, n):
         x = ds[i]["input"].numpy()
         assert x.shape == (N_INPUT + 3 * N_CONTEXT, 64, 64)
@@ -161,12 +161,12 @@ def test_the_person_threshold_travels_with_the_checkpoint(tmp_path: Path) -> Non
     """A trained model's threshold (chosen on validation data) is what decoding uses unless the
     caller overrides it; the shipped weights carry theirs."""
     from fusion.evaluate import load_model
-    from fusion.pipeline import HuprPipeline
+    from fusion.pipeline import PosePipeline
     from fusion.weights import RADARPOSE_LITE
 
     model = build_model("radarpose_lite", width=8, blocks=1, deep_blocks=1, threshold=0.7)
-    assert HuprPipeline(load_rig("hupr"), model).threshold == 0.7
-    assert HuprPipeline(load_rig("hupr"), model, threshold=0.2).threshold == 0.2
+    assert PosePipeline(load_rig("hupr"), model).threshold == 0.7
+    assert PosePipeline(load_rig("hupr"), model, threshold=0.2).threshold == 0.2
     assert build_model("radarpose_lite", width=8, blocks=1, deep_blocks=1).threshold == 0.3
     if RADARPOSE_LITE.is_file():
         shipped, ck = load_model(RADARPOSE_LITE)

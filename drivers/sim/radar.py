@@ -113,12 +113,18 @@ def synthesize_frame(
     params: RadarSimParams | None = None,
     rng: np.random.Generator | None = None,
     noise: bool = True,
+    range_bins: np.ndarray | None = None,
 ) -> np.ndarray:
     """One frame of complex baseband ``(n_loops, n_tx, n_rx, n_samples)`` complex64, in ADC counts.
 
     ``positions`` ``(K, 3)`` (m) at the frame start and ``velocities`` ``(K, 3)`` (m/s), both in the
     radar frame; ``rcs`` ``(K,)`` (m²); optional outward ``normals`` ``(K, 3)`` for the aspect
     dependence of the RCS. Not quantised: see :func:`quantize`.
+
+    With ``range_bins`` ``(B,)``: the frame's unwindowed range FFT at those bins,
+    ``(n_loops, n_tx, n_rx, B)``, synthesised in the range domain (each scatterer's tone is
+    transformed once, so the big product shrinks by n_samples / B: training caches that keep 64 of
+    256 bins simulate ~3x faster). Noise there is white with √n_samples times the per-sample std.
     """
     p = params or RadarSimParams()
     pos = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
@@ -131,7 +137,8 @@ def synthesize_frame(
     if not (np.isfinite(pos).all() and np.isfinite(vel).all() and np.isfinite(sig).all()):
         raise DriversError("scatterer positions, velocities or RCS contain NaN or inf")
     L, T, R, S = radar.frame_shape
-    out = np.zeros((L, T, R, S), np.complex64)
+    n_out = S if range_bins is None else len(range_bins)
+    out = np.zeros((L, T, R, n_out), np.complex64)
     if len(pos):
         rng_ = np.linalg.norm(pos, axis=1)
         amp = p.ref_amplitude * np.sqrt(sig)
@@ -165,12 +172,17 @@ def synthesize_frame(
             fast = np.float32(2 * np.pi) * np.mod(np.outer(slope * tau0, n), 1.0).astype(np.float32)
             B = np.empty((len(pos), S), np.complex64)
             B.real, B.imag = np.cos(fast), np.sin(fast)
-            out[l0:l1] = (A.reshape(-1, len(pos)) @ B).reshape(l1 - l0, T, R, S)
+            if range_bins is not None:
+                B = np.fft.fft(B, axis=-1)[:, range_bins].astype(np.complex64)
+            out[l0:l1] = (A.reshape(-1, len(pos)) @ B).reshape(l1 - l0, T, R, n_out)
     if noise and p.noise_std > 0:
         g = rng or np.random.default_rng()
-        out.real += g.standard_normal(out.shape, dtype=np.float32) * np.float32(p.noise_std)
-        out.imag += g.standard_normal(out.shape, dtype=np.float32) * np.float32(p.noise_std)
+        std = np.float32(p.noise_std * (np.sqrt(S) if range_bins is not None else 1.0))
+        out.real += g.standard_normal(out.shape, dtype=np.float32) * std
+        out.imag += g.standard_normal(out.shape, dtype=np.float32) * std
     if not radar.adc.complex:
+        if range_bins is not None:
+            raise DriversError("range_bins needs a complex-baseband radar (adc.complex: true)")
         out = out.real.astype(np.complex64)
     return out
 

@@ -130,14 +130,16 @@ class Simulation:
         self,
         sensor: str,
         t: float,
+        range_bins: np.ndarray | None = None,
         *,
         target: bool = True,
         ghost: CornerReflector | None = None,
     ) -> np.ndarray:
         """Complex ``(loops, tx, rx, samples)`` frame of radar ``sensor`` starting at true time
-        ``t``. A moving target (``SimConfig.target``, unless ``target`` is False) is a point
-        scatterer at its position at ``t`` moving on with its velocity at the frame's middle
-        (motion during the frame); ``ghost`` adds a spurious static reflector."""
+        ``t`` (with ``range_bins``: its range FFT there, ``(loops, tx, rx, bins)``; see
+        synthesize_frame). A moving target (``SimConfig.target``, unless ``target`` is False) is
+        a point scatterer at its position at ``t`` moving on with its velocity at the frame's
+        middle (motion during the frame); ``ghost`` adds a spurious static reflector."""
         radar = self.rig.radars[sensor]
         dt = max(radar.active_time, 1e-3)
         pos, vel, nrm, rcs = [], [], [], []
@@ -183,7 +185,14 @@ class Simulation:
         V = np.concatenate(vel) @ T[:3, :3].T
         N = np.concatenate(nrm) @ T[:3, :3].T
         return synthesize_frame(
-            radar, P, V, np.concatenate(rcs), N, params=self.cfg.radar, rng=self.rng
+            radar,
+            P,
+            V,
+            np.concatenate(rcs),
+            N,
+            params=self.cfg.radar,
+            rng=self.rng,
+            range_bins=range_bins,
         )
 
     def radar_points(self, sensor: str, t: float, max_points: int = 64) -> np.ndarray:

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from drivers.capture import LiveSensors
     from fusion.evaluate import load_model
     from fusion.live import emulated_board, run_live
-    from fusion.pipeline import HuprPipeline
+    from fusion.pipeline import PosePipeline
     from fusion.weights import RADARPOSE_LITE
 
     builtin = not Path(args.rig).suffix
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     rig = load_rig(args.rig)
     model, _ = load_model(args.weights or RADARPOSE_LITE)
     calib = load_calibration(args.calibration) if args.calibration else calibration_from_rig(rig)
-    pipe = HuprPipeline(rig, model, calib)
+    pipe = PosePipeline(rig, model, calib)
     radars = rig.sensors_of("radar")
     if emulate == "memory":
         print(f"emulated {rig.name} boards: synthesising {args.seconds:g} s of frames first ...")

@@ -128,7 +128,7 @@ def _infer(args: argparse.Namespace, rig: Any, speed: float | None, bag_options:
     from drivers.replay import ReplaySource, file_context, open_recorded
     from fusion.evaluate import load_model
     from fusion.live import run_live
-    from fusion.pipeline import HuprPipeline
+    from fusion.pipeline import PosePipeline
     from fusion.weights import RADARPOSE_LITE
 
     inner = open_recorded(args.input, rig, **bag_options)
@@ -137,7 +137,7 @@ def _infer(args: argparse.Namespace, rig: Any, speed: float | None, bag_options:
         _, cal_yaml, _ = file_context(inner)
         calib = parse_calibration(yaml.safe_load(cal_yaml)) if cal_yaml else None
         model, _ = load_model(args.weights or RADARPOSE_LITE)
-        pipe = HuprPipeline(rig, model, calib or calibration_from_rig(rig))
+        pipe = PosePipeline(rig, model, calib or calibration_from_rig(rig))
         stats = run_live(
             pipe,
             src,

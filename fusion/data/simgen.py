@@ -1,7 +1,8 @@
-"""Generate a training cache from the simulator: HuPR-rig radar features plus true skeletons.
+"""Generate a training cache from the simulator: radar features plus true skeletons.
 
-Each sample is one frame of the two IWR1843s (horizontal reference and vertical) processed to HuPR
-heatmaps and compacted by :func:`fusion.features.radar_features`, with the true joints of up to
+Each sample is one frame of the HuPR rig's two IWR1843s (horizontal reference and vertical)
+processed to HuPR heatmaps and compacted by :func:`fusion.features.radar_features`, or of the
+RT-Pose rig's cascade mapped onto the same grid (:func:`fusion.features.grid_features`), with the true joints of up to
 three people in the horizontal radar's frame (NaN rows for absent people). The cache is an HDF5
 file chunked one sample per chunk, so an epoch reads rather than recomputes.
 """
@@ -18,7 +19,6 @@ import numpy as np
 from drivers import load_rig
 from drivers.progress import progress
 from drivers.sim import MOTIONS, SimConfig, Simulation
-from sensing import HuprHeatmapper
 
 from ..errors import FusionError
 
@@ -72,16 +72,19 @@ def _sequence(args: tuple[GenSpec, int]) -> tuple[np.ndarray, np.ndarray, np.nda
     spec, k = args
     sim, n_people = sequence_simulation(spec, k)
     rig = sim.rig
-    h, v = rig.reference, [s for s in rig.sensors_of("radar") if s != rig.reference][0]
-    hm_h, hm_v = HuprHeatmapper(rig.radars[h]), HuprHeatmapper(rig.radars[v])
-    from fusion.features import radar_features
+    from fusion.features import RigFeatures, grid_features
+    from sensing.hupr import RANGE_BINS
 
+    feats = RigFeatures(rig)
+    h, v = feats.reference, feats.other
     fh, fv, joints, seq = [], [], [], []
     times = sim.frame_times(h)
     for t in times:
-        a, b = radar_features(
-            hm_h(sim.radar_frame(h, float(t))), hm_v(sim.radar_frame(v, float(t)))
-        )
+        if feats.grid is not None:  # one array: synthesised straight in the range domain
+            rng = sim.radar_frame(h, float(t), range_bins=RANGE_BINS)
+            a, b = grid_features(*feats.grid.from_range(rng))
+        else:
+            a, b = feats(sim.radar_frame(h, float(t)), sim.radar_frame(v, float(t)))
         j = np.full((MAX_PEOPLE, 15, 3), np.nan, np.float32)
         j[:n_people] = sim.joints(float(t))
         fh.append(a)
@@ -94,6 +97,21 @@ def _sequence(args: tuple[GenSpec, int]) -> tuple[np.ndarray, np.ndarray, np.nda
     elif spec.labels != "truth":
         raise FusionError(f"GenSpec.labels must be 'truth' or 'pseudo', got {spec.labels!r}")
     return np.stack(fh), np.stack(fv), joints_out, np.array(seq)
+
+
+def _one_thread() -> None:
+    """Each worker process computes on one thread: the pool already fills the cores, and the
+    simulator's Numba and BLAS pools on top of it oversubscribe them (measured on 2 cores: two
+    workers with two threads each made ~1 cascade frame/s together)."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    global _LIMITS
+    numba.set_num_threads(1)
+    _LIMITS = threadpool_limits(1)  # kept: the limit lasts while the object lives
+
+
+_LIMITS: object = None
 
 
 def generate(out: str | Path, spec: GenSpec, workers: int = 2) -> Path:
@@ -117,7 +135,7 @@ def generate(out: str | Path, spec: GenSpec, workers: int = 2) -> Path:
             "sequence": f.create_dataset("sequence", (0,), "i4", maxshape=(None,)),
         }
         ctx = mp.get_context("spawn")
-        with ctx.Pool(workers) as pool:
+        with ctx.Pool(workers, initializer=_one_thread) as pool:
             for parts in progress(
                 pool.imap(_sequence, jobs),
                 total=len(jobs),
