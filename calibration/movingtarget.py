@@ -16,12 +16,13 @@ The LiDAR track is moved into the radar frame by ``T_radar_lidar`` and the radar
 into each image by ``T_cam_radar`` (plus the board's offset above the reflector), and
 :func:`calibration.temporal.estimate_offset` finds the shift that aligns them, sub-frame (both
 tracks become smoothing splines) with a 1-sigma. Constant differences (a LiDAR centre a centimetre
-off) drop out; position-dependent ones average out as the
-target passes the same places in both directions, which is why it must change direction: a target
-moving at constant velocity makes a clock offset look like a position offset and is refused, as are
-a target that does not move, tracks with too few frames and tracks without common time.
-Wrong detections (a second bright object, glare) are dropped by a running-median despike and
-counted; frames without the target are counted per reason.
+off) drop out; position-dependent ones average out as the target passes the same places in both
+directions, which is why it must change direction: a target moving at constant velocity makes a
+clock offset look like a position offset and is refused, as are a target that does not move,
+tracks with too few frames and tracks without common time.
+Wrong detections (a second bright object, glare) are dropped by a running-median despike and by
+their misfit to the other track once aligned, and counted; frames without the target are counted
+per reason.
 """
 
 from __future__ import annotations
@@ -199,9 +200,10 @@ def check_motion(
     min_frames: int = 20,
     min_extent: float = 0.3,
     min_turns: float = 0.1,
+    unit: str = "m",
 ) -> None:
     """Refuse a track that cannot fix a clock offset: fewer than ``min_frames`` detections, a
-    target that moved less than ``min_extent`` (in the track's unit) from its median, or one
+    target that moved less than ``min_extent`` (``unit``) from its median, or one
     that moved along a straight line at constant velocity (the track's RMS deviation from the
     best such line under ``min_turns``): then a time shift equals a position shift."""
     n = len(track.stamps_ns)
@@ -214,7 +216,7 @@ def check_motion(
     extent = float(np.linalg.norm(p - np.median(p, axis=0), axis=1).max())
     if extent < min_extent:
         raise CalibrationError(
-            f"{what}: the target moved only {extent:.2f} (need {min_extent:g}): a target that "
+            f"{what}: the target moved only {extent:.2f} {unit} (need {min_extent:g}): a target that "
             "stands still fixes no clock offset; carry it back and forth"
         )
     t = (track.stamps_ns - track.stamps_ns[0]) / 1e9
@@ -223,17 +225,25 @@ def check_motion(
     turns = float(np.sqrt(np.mean(np.sum(resid**2, axis=1))))
     if turns < min_turns:
         raise CalibrationError(
-            f"{what}: the target moved at constant velocity (deviates {turns:.3f} from a straight, "
-            f"steady line; need {min_turns:g}): then a clock offset looks like a position offset; "
+            f"{what}: the target moved at constant velocity (deviates {turns:.3f} {unit} from a "
+            f"straight, steady line; need {min_turns:g}): then a clock offset looks like a position "
+            "offset; "
             "move it back and forth, changing direction"
         )
 
 
-def _clean(track: TargetTrack, max_jump: float) -> tuple[np.ndarray, np.ndarray, int]:
+def _clean(
+    track: TargetTrack, max_jump: float, what: str, **motion: float
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Stamps (N,) ns and positions of the samples within ``max_jump`` of their running median,
-    and the number dropped (wrong detections: a second bright object, glare)."""
+    and the number dropped (wrong detections: a second bright object, glare); what is left must
+    pass :func:`check_motion` (``what`` and ``motion`` go to it), so that a spurious detection
+    cannot pass for motion."""
+    check_motion(track, what, **motion)  # enough frames to despike
     ok = despike(track.stamps_ns.astype(np.float64), track.positions, max_jump=max_jump)
-    return track.stamps_ns[ok], track.positions[ok], int((~ok).sum())
+    clean = TargetTrack(track.stamps_ns[ok], track.positions[ok], track.frames, track.dropped)
+    check_motion(clean, what, **motion)
+    return clean.stamps_ns, clean.positions, int((~ok).sum())
 
 
 def _align(
@@ -299,10 +309,8 @@ def lidar_offset_from_target(
     radar-frame coordinates compared; by default x and y, because a LiDAR's scan lines sample a
     10 cm target coarsely in elevation (13 mm of scatter per frame in z against 2 mm in x and y
     on the simulated Livox pattern) while the target moves mostly horizontally."""
-    check_motion(radar, "radar target track", min_frames=min_frames)
-    check_motion(lidar, "LiDAR target track", min_frames=min_frames)
-    tr, pr, out_r = _clean(radar, max_jump)
-    tl, pl, out_l = _clean(lidar, max_jump)
+    tr, pr, out_r = _clean(radar, max_jump, "radar target track", min_frames=min_frames)
+    tl, pl, out_l = _clean(lidar, max_jump, "LiDAR target track", min_frames=min_frames)
     ax = list(axes)
     res, mis_r, mis_l = _align(
         tr, pr[:, ax], tl, apply(T_radar_lidar, pl)[:, ax], max_lag=max_lag, floor=0.02
@@ -328,10 +336,9 @@ def camera_offset_from_target(
     the images: the radar positions plus ``board_offset`` (m, radar frame: where the board's
     centre sits relative to the reflector) are projected by ``T_cam_radar`` (4×4) and ``cam``, and
     compared with the board centres in pixels."""
-    check_motion(radar, "radar target track", min_frames=min_frames)
-    check_motion(image, "camera board track", min_frames=min_frames, min_extent=20, min_turns=5)
-    tr, pr, out_r = _clean(radar, max_jump)
-    tc, pc, out_c = _clean(image, max_jump_px)
+    tr, pr, out_r = _clean(radar, max_jump, "radar target track", min_frames=min_frames)
+    motion = {"min_frames": min_frames, "min_extent": 20, "min_turns": 5, "unit": "px"}
+    tc, pc, out_c = _clean(image, max_jump_px, "camera board track", **motion)
     uv, z = project(apply(T_cam_radar, pr + np.asarray(board_offset)), cam)
     ok = np.isfinite(uv).all(axis=1) & (z > 0)
     if ok.sum() < min_frames:

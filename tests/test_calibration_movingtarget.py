@@ -168,8 +168,13 @@ def test_degenerate_sessions_are_refused() -> None:
         0.02, abs=0.001
     )
     still = _synthetic(t, np.tile([2.5, 0.0, 0.0], (len(t), 1)))
-    with pytest.raises(CalibrationError, match="radar target track: the target moved only 0.00"):
+    with pytest.raises(CalibrationError, match="radar target track: the target moved only 0.00 m"):
         lidar_offset_from_target(still, lidar, T_TRUE)
+    # a standing target with three spurious detections 1 m off: they do not pass for motion
+    spurious = still.positions.copy()
+    spurious[[10, 40, 70]] += [0.0, 1.0, 0.0]
+    with pytest.raises(CalibrationError, match="moved only 0.00 m"):
+        lidar_offset_from_target(_synthetic(t, spurious), lidar, T_TRUE)
     steady = _synthetic(t, np.column_stack([1.5 + 0.2 * t, 0 * t, 0 * t]))
     with pytest.raises(CalibrationError, match="moved at constant velocity"):
         check_motion(steady, "radar target track")
