@@ -8,6 +8,8 @@ Writes the calibration YAML defined in ``drivers.calibfile``. Imports ``drivers`
 * :mod:`.board`: LiDAR ↔ camera from checkerboards; intrinsics from board images (OpenCV).
 * :mod:`.intrinsics`: ROS and OpenCV camera YAML.
 * :mod:`.temporal`: clock offsets and drift from motion both sensors see.
+* :mod:`.movingtarget`: clock offsets to a few ms from a reflector-and-board target carried
+  back and forth (radar, LiDAR and camera tracks of the target, aligned in time).
 * :mod:`.person` / :mod:`.targetfree`: radar ↔ LiDAR without targets: a walking person's tracks
   (yaw, x, y, the LiDAR's and the cameras' clock offsets) and ICP of the static room.
 """
@@ -15,6 +17,7 @@ Writes the calibration YAML defined in ``drivers.calibfile``. Imports ``drivers`
 from .board import BoardObservation, BoardSpec, calibrate_intrinsics, calibrate_lidar_camera
 from .errors import CalibrationError
 from .intrinsics import camera_info_yaml, load_camera_yaml
+from .movingtarget import camera_offset_from_target, lidar_offset_from_target
 from .reflectors import calibrate_reflectors, placements_from_recording
 from .rigid import RigidResult, compose, solve_rigid, solve_rigid_no_elevation
 from .targetfree import (
@@ -36,11 +39,13 @@ __all__ = [
     "calibrate_lidar_camera",
     "calibrate_reflectors",
     "camera_info_yaml",
+    "camera_offset_from_target",
     "compose",
     "estimate_camera_offset",
     "estimate_drift",
     "estimate_lidar_offset",
     "estimate_offset",
+    "lidar_offset_from_target",
     "load_camera_yaml",
     "placements_from_recording",
     "solve_rigid",

@@ -8,7 +8,7 @@ frames (raw ADC words in the device layout, LiDAR points, images) a real rig wou
 from .body import ScattererSet, body_mesh, make_scatterers, scatterer_positions
 from .humans import MOTIONS, Body, Person, make_people
 from .radar import RadarSimParams, antenna_positions, quantize, synthesize_frame
-from .scene import Checkerboard, CornerReflector, Room
+from .scene import Checkerboard, CornerReflector, MovingTarget, Room
 from .simulate import GROUNDTRUTH, SimConfig, SimulatedSource, Simulation, simulate_to_recording
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Body",
     "Checkerboard",
     "CornerReflector",
+    "MovingTarget",
     "Person",
     "RadarSimParams",
     "Room",

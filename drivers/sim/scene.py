@@ -141,3 +141,62 @@ class Room:
             rcs = np.append(rcs, r.rcs)
             normals.append(np.array([[-1.0, 0, 0]]))
         return pos, np.concatenate(normals), rcs
+
+
+@dataclass(frozen=True)
+class MovingTarget:
+    """A calibration target carried through the scene: a corner reflector on a pole with a
+    checkerboard ``board_height`` m above it, the board facing the rig (its normal horizontal,
+    toward the world origin) and kept upright, as someone carries it.
+
+    ``waypoints`` rows are ``(t, x, y, z)``: true time (s) and the reflector's centre (m, world);
+    the path through them is a cubic spline with zero velocity at both ends, so the target moves
+    smoothly, speeding up and slowing down, and changes direction at every waypoint.
+    ``wobble_deg`` turns the board about the vertical by that amplitude (0.4 Hz), as a hand does.
+    """
+
+    waypoints: tuple[tuple[float, float, float, float], ...]
+    rcs: float = 5.0
+    size: float = 0.1
+    board_height: float = 0.45  # board centre above the reflector centre (m)
+    rows: int = 6
+    cols: int = 8
+    square: float = 0.08
+    margin: float = 0.08
+    wobble_deg: float = 0.0
+
+    def _spline(self):  # noqa: ANN202 - scipy CubicSpline
+        from scipy.interpolate import CubicSpline
+
+        w = np.asarray(self.waypoints, dtype=np.float64)
+        return CubicSpline(w[:, 0], w[:, 1:], bc_type="clamped")
+
+    def position(self, t: float | np.ndarray) -> np.ndarray:
+        """Reflector centre ``(3,)`` (or ``(N, 3)`` for ``t`` (N,)) m, world, at true time ``t``
+        (held at the ends outside the waypoints' span)."""
+        w = self.waypoints
+        return self._spline()(np.clip(t, w[0][0], w[-1][0]))
+
+    def velocity(self, t: float) -> np.ndarray:
+        """``(3,)`` m/s at true time ``t`` (zero outside the waypoints' span)."""
+        w = self.waypoints
+        if not w[0][0] <= t <= w[-1][0]:
+            return np.zeros(3)
+        return self._spline().derivative()(t)
+
+    def reflector(self, t: float) -> CornerReflector:
+        return CornerReflector(tuple(float(v) for v in self.position(t)), self.rcs, self.size)
+
+    def board(self, t: float) -> Checkerboard:
+        """The checkerboard at true time ``t``: centre ``board_height`` above the reflector."""
+        c = self.position(t) + [0.0, 0.0, self.board_height]
+        yaw = np.arctan2(-c[1], -c[0]) + np.radians(self.wobble_deg) * np.sin(2 * np.pi * 0.4 * t)
+        z = np.array([np.cos(yaw), np.sin(yaw), 0.0])  # the printed side faces the rig
+        x = np.cross([0.0, 0.0, 1.0], z)
+        y = np.cross(z, x)
+        T = np.eye(4)
+        T[:3, :3] = np.column_stack([x, y, z])
+        T[:3, 3] = c - x * self.cols * self.square / 2 - y * self.rows * self.square / 2
+        return Checkerboard(
+            tuple(map(tuple, T)), self.rows, self.cols, self.square, margin=self.margin
+        )

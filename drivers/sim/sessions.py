@@ -1,8 +1,11 @@
 """Simulated calibration sessions: a target moved through placements, recorded like a real session.
 
 Each placement is a static, empty room with one corner reflector (or checkerboard) held for a few
-frames; placements follow each other in time with a gap, as when someone carries the target. The
-recording carries the rig's true calibration, so a calibration can be scored against it.
+frames; placements follow each other in time with a gap, as when someone carries the target. A
+moving-target session (:func:`simulate_moving_target_session`) instead carries a reflector with a
+checkerboard above it continuously back and forth, for temporal calibration. The recording
+carries the rig's true calibration (clock offsets included), so a calibration can be scored
+against it.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from scipy.spatial.transform import Rotation
 from ..calibfile import calibration_from_rig
 from ..recording import RecordingWriter
 from ..rig import Rig
-from .scene import Checkerboard, CornerReflector
-from .simulate import SimConfig, Simulation
+from .scene import Checkerboard, CornerReflector, MovingTarget
+from .simulate import SimConfig, Simulation, simulate_to_recording
 
 
 def _simulate_session(
@@ -156,3 +159,73 @@ def spread_positions(n: int, seed: int = 0, *, near: float = 2.5, far: float = 5
     az = np.radians(rng.uniform(-35, 35, n))
     z = rng.uniform(-0.35, 0.45, n)
     return np.column_stack([r * np.cos(az), r * np.sin(az), z])
+
+
+def carried_path(
+    seconds: float,
+    seed: int = 0,
+    *,
+    speed: float = 0.8,
+    near: float = 2.0,
+    far: float = 3.5,
+    max_azimuth_deg: float = 12.0,
+    low: float = -0.2,
+    high: float = 0.2,
+    **target: float,
+) -> MovingTarget:
+    """A target carried for ``seconds`` s at about ``speed`` m/s between random waypoints
+    ``near``..``far`` m out, within ``max_azimuth_deg``, its reflector ``low``..``high`` m
+    above the world origin: it changes direction at every waypoint (about every second), as
+    someone walking it back and forth does. ``target``: further :class:`MovingTarget` fields."""
+    rng = np.random.default_rng(seed)
+    t, p = [0.0], [_random_point(rng, near, far, max_azimuth_deg, low, high)]
+    while t[-1] < seconds:
+        q = _random_point(rng, near, far, max_azimuth_deg, low, high)
+        d = float(np.linalg.norm(q - p[-1]))
+        if d < 0.4:  # too short a leg to be worth a direction change
+            continue
+        t.append(t[-1] + d / speed)
+        p.append(q)
+    return MovingTarget(tuple((ti, *map(float, pi)) for ti, pi in zip(t, p, strict=True)), **target)
+
+
+def _random_point(
+    rng: np.random.Generator, near: float, far: float, az_deg: float, low: float, high: float
+) -> np.ndarray:
+    r, az = rng.uniform(near, far), np.radians(rng.uniform(-az_deg, az_deg))
+    return np.array([r * np.cos(az), r * np.sin(az), rng.uniform(low, high)])
+
+
+def simulate_moving_target_session(
+    rig: Rig,
+    out: str | Path,
+    *,
+    seconds: float = 12.0,
+    seed: int = 0,
+    target: MovingTarget | None = None,
+    miss: float = 0.05,
+    ghost: float = 0.03,
+    camera_noise: float = 3.0,
+    clutter: bool = True,
+    sensors: list[str] | None = None,
+) -> dict[str, int]:
+    """Write a session in which a reflector-and-board target (default :func:`carried_path`) is
+    carried through the empty room for ``seconds`` s; every sensor runs on its own clock (the rig's
+    ``clock_offset`` and ``clock_jitter``). Each sensor frame misses the target with probability
+    ``miss`` and sees a spurious one with probability ``ghost``; ``camera_noise`` is the pixel
+    noise (grey levels); ``clutter`` the room's static radar scatterers (off: a faster
+    simulation). ``sensors`` default: every radar, LiDAR and camera. Returns frames per
+    stream."""
+    names = sensors or rig.sensors_of("radar") + rig.sensors_of("lidar") + rig.sensors_of("camera")
+    cfg = SimConfig(
+        seconds=seconds,
+        seed=seed,
+        empty=True,
+        target=target or carried_path(seconds, seed),
+        target_miss=miss,
+        target_ghost=ghost,
+        camera_noise=camera_noise,
+        clutter=clutter,
+    )
+    sim = Simulation(rig, cfg)
+    return simulate_to_recording(sim, out, progress=False, sensors=names, what="moving target")

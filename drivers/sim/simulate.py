@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from .body import make_scatterers, scatterer_positions
 from .humans import Person, make_people
 from .radar import RadarSimParams, quantize, synthesize_frame
 from .raycast import World, lidar_sweep, render_camera
-from .scene import Checkerboard, CornerReflector, Room
+from .scene import Checkerboard, CornerReflector, MovingTarget, Room
 
 GROUNDTRUTH = "groundtruth"
 
@@ -50,6 +50,13 @@ class SimConfig:
     boards: list[Checkerboard] = field(default_factory=list)
     empty: bool = False  # no people (calibration scenes)
     camera_supersample: int = 1  # rays per pixel side (see raycast.render_camera)
+    target: MovingTarget | None = None  # a calibration target carried through the scene
+    # per sensor frame, with a target: the chance that the sensor misses it (held behind
+    # something), and the chance of a spurious target (radar and LiDAR: a second bright
+    # reflector somewhere in the room; camera: a bright glare patch)
+    target_miss: float = 0.0
+    target_ghost: float = 0.0
+    camera_noise: float = 0.0  # std of Gaussian pixel noise (grey levels)
     start_ns: int = (
         1_700_000_000_000_000_000  # epoch of t = 0 (fixed so recordings are reproducible)
     )
@@ -120,10 +127,19 @@ class Simulation:
 
     # -- sensors -------------------------------------------------------------------------
     def radar_frame(
-        self, sensor: str, t: float, range_bins: np.ndarray | None = None
+        self,
+        sensor: str,
+        t: float,
+        range_bins: np.ndarray | None = None,
+        *,
+        target: bool = True,
+        ghost: CornerReflector | None = None,
     ) -> np.ndarray:
-        """Complex ``(loops, tx, rx, samples)`` frame of radar ``sensor`` starting at true time ``t``
-        (with ``range_bins``: its range FFT there, ``(loops, tx, rx, bins)``; see synthesize_frame)."""
+        """Complex ``(loops, tx, rx, samples)`` frame of radar ``sensor`` starting at true time
+        ``t`` (with ``range_bins``: its range FFT there, ``(loops, tx, rx, bins)``; see
+        synthesize_frame). A moving target (``SimConfig.target``, unless ``target`` is False) is
+        a point scatterer at its position at ``t`` moving on with its velocity at the frame's
+        middle (motion during the frame); ``ghost`` adds a spurious static reflector."""
         radar = self.rig.radars[sensor]
         dt = max(radar.active_time, 1e-3)
         pos, vel, nrm, rcs = [], [], [], []
@@ -153,6 +169,17 @@ class Simulation:
         vel.append(np.zeros_like(cp))
         nrm.append(cn)
         rcs.append(cr)
+        mt = self.cfg.target
+        points = (
+            [(mt.reflector(t), mt.velocity(t + radar.active_time / 2))] if mt and target else []
+        )
+        points += [(ghost, np.zeros(3))] if ghost is not None else []
+        for r, v in points:
+            pos.append(np.array([r.position]))
+            vel.append(v[None])
+            rcs.append(np.array([r.rcs]))
+            # a trihedral's response is broad: model it as facing the rig
+            nrm.append(-pos[-1] / np.linalg.norm(pos[-1]))
         T = invert(self.T_ref[sensor])  # world (= reference) -> this radar
         P = apply(T, np.concatenate(pos))
         V = np.concatenate(vel) @ T[:3, :3].T
@@ -197,19 +224,59 @@ class Simulation:
         pts = np.concatenate(rows)
         return pts[np.argsort(-pts[:, 4], kind="stable")[:max_points]].astype(np.float32)
 
-    def world(self, t: float) -> World:
-        return World(self.room, self.joints(t))
+    def room_at(
+        self, t: float, *, target: bool = True, ghost: CornerReflector | None = None
+    ) -> Room:
+        """The room at true time ``t``: the static one plus the moving target where it is then
+        (unless ``target`` is False) and an optional spurious reflector ``ghost``."""
+        mt = self.cfg.target
+        if not ((mt and target) or ghost):
+            return self.room
+        refl, boards = list(self.room.reflectors), list(self.room.boards)
+        if mt and target:
+            refl.append(mt.reflector(t))
+            boards.append(mt.board(t))
+        if ghost is not None:
+            refl.append(ghost)
+        return replace(self.room, reflectors=refl, boards=boards)
 
-    def lidar_frame(self, sensor: str, t: float, index: int = 0) -> np.ndarray:
+    def world(
+        self, t: float, *, target: bool = True, ghost: CornerReflector | None = None
+    ) -> World:
+        return World(self.room_at(t, target=target, ghost=ghost), self.joints(t))
+
+    def lidar_frame(
+        self,
+        sensor: str,
+        t: float,
+        index: int = 0,
+        *,
+        target: bool = True,
+        ghost: CornerReflector | None = None,
+    ) -> np.ndarray:
+        """``(M, 4)`` points of one sweep, taken at the instant ``t`` (no rolling scan)."""
         cfg = self.rig.config.sensors[sensor].lidar
         assert cfg is not None
-        return lidar_sweep(self.world(t), self.T_ref[sensor], cfg, index, self.rng)
+        world = self.world(t, target=target, ghost=ghost)
+        return lidar_sweep(world, self.T_ref[sensor], cfg, index, self.rng)
 
-    def camera_frame(self, sensor: str, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """RGB ``(H, W, 3)``, true 2D joints ``(P, 15, 2)`` (px) and visibility ``(P, 15)`` (in image, in front)."""
+    def camera_frame(
+        self, sensor: str, t: float, *, target: bool = True, glare: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """RGB ``(H, W, 3)``, true 2D joints ``(P, 15, 2)`` (px) and visibility ``(P, 15)`` (in
+        image, in front); a global shutter at ``t``. ``glare`` paints a bright patch of random
+        size and place (a spurious target); ``SimConfig.camera_noise`` adds pixel noise."""
         cam = self.rig.config.sensors[sensor].camera
         assert cam is not None
-        img = render_camera(self.world(t), self.T_ref[sensor], cam, self.cfg.camera_supersample)
+        world = self.world(t, target=target)
+        img = render_camera(world, self.T_ref[sensor], cam, self.cfg.camera_supersample)
+        if glare:
+            h, w = self.rng.integers(40, 160, 2)
+            v0, u0 = self.rng.integers(0, cam.height - h), self.rng.integers(0, cam.width - w)
+            img[v0 : v0 + h, u0 : u0 + w] = 245
+        if self.cfg.camera_noise > 0:
+            noisy = img + self.rng.normal(0, self.cfg.camera_noise, img.shape)
+            img = np.clip(np.round(noisy), 0, 255).astype(np.uint8)
         j = self.joints(t)
         uv, z = project(apply(invert(self.T_ref[sensor]), j), cam)
         vis = in_image(uv, cam) & (z > 0)
@@ -298,13 +365,16 @@ class Simulation:
                 )
                 continue
             kind = self.rig.config.sensors[s].kind
+            seen, ghost = self._target_events()
             if kind == "radar":
-                words = quantize(self.radar_frame(s, t), self.rig.radars[s])
+                frame = self.radar_frame(s, t, target=seen, ghost=ghost)
+                words = quantize(frame, self.rig.radars[s])
                 yield Frame(s, "radar_adc", self._stamp(s, t), i + 1, {"adc": words})
             elif kind == "lidar":
-                yield Frame(s, "lidar", self._stamp(s, t), i, {"points": self.lidar_frame(s, t, i)})
+                pts = self.lidar_frame(s, t, i, target=seen, ghost=ghost)
+                yield Frame(s, "lidar", self._stamp(s, t), i, {"points": pts})
             else:
-                img, uv, vis = self.camera_frame(s, t)
+                img, uv, vis = self.camera_frame(s, t, target=seen, glare=ghost is not None)
                 yield Frame(
                     s,
                     "image",
@@ -312,6 +382,19 @@ class Simulation:
                     i,
                     {"image": img, "joints_2d": uv, "visible": vis.astype(np.uint8)},
                 )
+
+    def _target_events(self) -> tuple[bool, CornerReflector | None]:
+        """Per sensor frame with a moving target: whether the sensor sees it, and a spurious
+        reflector (1.5-5 m out, within ±35°, 0.3-1.5 times the target's RCS) or None."""
+        mt = self.cfg.target
+        if mt is None:
+            return True, None
+        seen = bool(self.rng.random() >= self.cfg.target_miss)
+        if not self.rng.random() < self.cfg.target_ghost:
+            return seen, None
+        r, az = self.rng.uniform(1.5, 5.0), np.radians(self.rng.uniform(-35, 35))
+        pos = (r * np.cos(az), r * np.sin(az), self.rng.uniform(-0.3, 0.5))
+        return seen, CornerReflector(pos, mt.rcs * self.rng.uniform(0.3, 1.5), mt.size)
 
     def n_frames(self, sensors: list[str] | None = None) -> int:
         names = sensors or [*self.rig.config.sensors, GROUNDTRUTH]
@@ -350,9 +433,15 @@ class SimulatedSource:
 
 
 def simulate_to_recording(
-    sim: Simulation, out: str | Path, *, progress: bool = True, sensors: list[str] | None = None
+    sim: Simulation,
+    out: str | Path,
+    *,
+    progress: bool = True,
+    sensors: list[str] | None = None,
+    what: str = "",
 ) -> dict[str, int]:
-    """Write the whole simulation into an HDF5 recording; returns frames written per stream."""
+    """Write the whole simulation into an HDF5 recording; returns frames written per stream.
+    ``what`` names the kind of session in the ``source`` attribute (e.g. "moving target")."""
     from ..progress import progress as bar
 
     specs = sim.stream_specs()
@@ -363,7 +452,10 @@ def simulate_to_recording(
         out,
         rig_yaml=sim.rig.text,
         calibration_yaml=truth.to_yaml(),
-        attrs={"source": "radarpose simulator", "seed": sim.cfg.seed},
+        attrs={
+            "source": f"radarpose simulator: {what} session" if what else "radarpose simulator",
+            "seed": sim.cfg.seed,
+        },
     ) as w:
         for n in names:
             w.add_stream(n, specs[n])

@@ -1,10 +1,13 @@
-"""``radarpose calibrate session.h5 --method reflectors|board|person|icp|temporal -o calib.yaml``.
+"""``radarpose calibrate session.h5 --method reflectors|board|person|icp|temporal|moving-target``.
 
 ``reflectors`` and ``board`` need a target session; ``person``, ``icp`` and ``temporal`` need only a
 recording with one person walking through the radar's and the LiDAR's view, and refine the base
 calibration (``--base``, else the recording's own): ``person`` the radar-LiDAR yaw and horizontal
 position, ``icp`` all six from the static room, ``temporal`` the clock offsets of the LiDAR and of every
 camera in the recording (the person's bearing in its images against the radar track).
+``moving-target`` needs a session in which a reflector with a checkerboard above it is carried back
+and forth through the scene, and gives the LiDAR's and every camera's clock offset to a few ms
+(:mod:`calibration.movingtarget`).
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("session", help="HDF5 recording of a calibration session")
     p.add_argument(
         "--method",
-        choices=["reflectors", "board", "intrinsics", "person", "icp", "temporal"],
+        choices=["reflectors", "board", "intrinsics", "person", "icp", "temporal", "moving-target"],
         default="reflectors",
         help="reflectors: radar-LiDAR; board: LiDAR-camera (and camera-radar by composition); "
         "intrinsics: a camera's intrinsics from board images, written as ROS camera_info YAML; "
         "person, icp: target-free radar-LiDAR refinement; temporal: the LiDAR's and the cameras' "
-        "clock offsets",
+        "clock offsets from a walking person (tens of ms); moving-target: the same from a "
+        "reflector-and-board target carried back and forth (a few ms)",
     )
     p.add_argument("-o", "--out", default="calib.yaml", help="calibration YAML to write")
     p.add_argument("--report", default=None, help="folder for the report (PNGs and a summary)")
@@ -47,8 +51,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="first write a simulated session with N placements (reflectors, board) or N seconds "
-        "of one person walking (person, icp, temporal) to SESSION (try-out and tests)",
+        help="first write a simulated session with N placements (reflectors, board), N seconds "
+        "of one person walking (person, icp, temporal) or N seconds of a carried target "
+        "(moving-target) to SESSION (try-out and tests)",
     )
     p.add_argument("--rig", default="rtpose", help="rig for --simulate (default rtpose)")
     p.add_argument("--seed", type=int, default=0)
@@ -82,6 +87,7 @@ def _simulate(args: argparse.Namespace) -> None:
     from drivers.sim.sessions import (
         board_poses,
         simulate_board_session,
+        simulate_moving_target_session,
         simulate_reflector_session,
         spread_positions,
     )
@@ -98,6 +104,11 @@ def _simulate(args: argparse.Namespace) -> None:
         if args.method == "temporal":  # one camera, whose clock offset is estimated too
             names += rig.sensors_of("camera")[:1]
         n = simulate_to_recording(sim, args.session, sensors=names)
+    elif args.method == "moving-target":
+        names = rig.sensors_of("radar") + rig.sensors_of("lidar") + rig.sensors_of("camera")[:1]
+        n = simulate_moving_target_session(
+            rig, args.session, seconds=args.simulate, seed=args.seed, sensors=names
+        )
     elif args.method == "reflectors":
         pos = spread_positions(args.simulate, args.seed)
         # one camera too, so that the report can draw both sensors over an image
@@ -162,6 +173,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.method in TARGET_FREE:
         key, T, resid, res = _target_free(args, radar, lidar, base, out, lines)
         frm, to = lidar, radar
+    elif args.method == "moving-target":
+        key, T, resid, res = _moving_target(args, radar, lidar, base, out, lines)
+        frm, to = lidar, radar
     else:
         from calibration.board import calibrate_lidar_camera, observations_from_recording
 
@@ -180,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
             f"({st['board_not_found']} without the board, {st['no_lidar']} without LiDAR returns); "
             f"corner reprojection RMS {np.sqrt(np.mean([o.reprojection_px**2 for o in obs])):.2f} px"
         )
-    if args.method not in TARGET_FREE:
+    if args.method not in (*TARGET_FREE, "moving-target"):
         out.transforms[key] = T
         resid = {
             key: {
@@ -321,13 +335,7 @@ def _target_free(
 
     if not (radar and lidar):
         raise CalibrationError(f"{args.session}: --method {args.method} needs a radar and a LiDAR")
-    try:
-        T0 = base.get(radar, lidar)  # type: ignore[attr-defined]
-    except DriversError:
-        raise CalibrationError(
-            f"--method {args.method} refines a radar-LiDAR transform but the base calibration has "
-            f"none between {radar!r} and {lidar!r}: pass --base calib.yaml (reflectors or nominal)"
-        ) from None
+    T0 = _base_transform(base, radar, lidar, f"--method {args.method} refines")
     offsets = base.clock_offsets  # type: ignore[attr-defined]
     off_r, off_l = offsets.get(radar, 0.0), offsets.get(lidar, 0.0)
     lt, background = lidar_person_track(args.session, lidar)
@@ -421,6 +429,106 @@ def _target_free(
             "samples": oc.samples,
         }
     return key, None, resid, None
+
+
+def _moving_target(
+    args: argparse.Namespace,
+    radar: str | None,
+    lidar: str | None,
+    base: object,
+    out: object,
+    lines: list[str],
+) -> tuple[str, None, dict, None]:
+    """Run ``--method moving-target``: the LiDAR's and every camera's clock offset from the
+    carried target, against the radar; updates ``out`` (a Calibration) and ``lines``; returns the
+    first result's key, no transform, the residual entries and no rigid fit. A camera without a
+    camera-radar transform in the base, or that never sees the board, is reported and skipped;
+    the LiDAR's refusal (and a session where nothing could be estimated) stops the command."""
+    from calibration import CalibrationError
+    from calibration.movingtarget import (
+        TargetOffset,
+        TargetTrack,
+        camera_offset_from_target,
+        camera_target_track,
+        lidar_offset_from_target,
+        lidar_target_track,
+        radar_target_track,
+    )
+    from drivers import DriversError, RecordingReader
+
+    if not radar:
+        raise CalibrationError(f"{args.session}: --method moving-target needs a radar stream")
+    offsets = base.clock_offsets  # type: ignore[attr-defined]
+    off_r = offsets.get(radar, 0.0)
+    # checked first: the radar track takes a while
+    T_rl = (
+        _base_transform(base, radar, lidar, "--method moving-target compares through")
+        if lidar
+        else None
+    )
+    rt = radar_target_track(args.session, radar)
+    lines.append(
+        f"target in {len(rt.stamps_ns)} of {rt.frames} {radar} frames (dropped: {rt.dropped})"
+    )
+    resid: dict = {}
+
+    def record(sensor: str, o: TargetOffset, track: TargetTrack, unit: str, scale: float) -> None:
+        r = o.result
+        out.clock_offsets[sensor] = r.offset  # type: ignore[attr-defined]
+        lines.append(
+            f"{sensor} clock offset {r.offset * 1000:+.2f} ± {r.sigma * 1000:.2f} ms (1-sigma; was "
+            f"{offsets.get(sensor, 0.0) * 1000:+.1f} ms): target in {len(track.stamps_ns)} of "
+            f"{track.frames} frames (dropped: {track.dropped}), {o.outliers[1]} wrong detections "
+            f"dropped, residual {r.rms * scale:.2f} {unit}"
+        )
+        resid[f"clock_offset_{sensor}"] = {
+            "method": "moving target",
+            "offset_s": round(r.offset, 6),
+            "sigma_ms": round(r.sigma * 1000, 3),
+            f"rms_{unit}": round(r.rms * scale, 3),
+            "samples": r.samples,
+            "outliers_dropped": list(o.outliers),
+        }
+
+    if lidar:
+        lt = lidar_target_track(args.session, lidar, size=args.size)
+        o = lidar_offset_from_target(rt, lt, T_rl, radar_offset=off_r)
+        record(lidar, o, lt, "mm", 1000.0)
+    with RecordingReader(args.session) as rec:
+        cams = {n: rec.camera_config(n) for n, st in rec.streams.items() if st.kind == "image"}
+    for c, cam in cams.items():
+        try:
+            T_cr = base.get(c, radar)  # type: ignore[attr-defined]
+        except DriversError:
+            lines.append(f"{c}: no camera-radar transform in the base calibration; clock skipped")
+            continue
+        try:
+            ct = camera_target_track(args.session, c)
+            oc = camera_offset_from_target(rt, ct, T_cr, cam, radar_offset=off_r)
+        except CalibrationError as e:  # one camera without the board spoils no other result
+            lines.append(f"{c}: clock offset not estimated: {e}")
+            continue
+        record(c, oc, ct, "px", 1.0)
+    if not resid:
+        raise CalibrationError(
+            f"{args.session}: no clock offset estimated (no LiDAR, and no camera gave one)"
+        )
+    return next(iter(resid)), None, resid, None
+
+
+def _base_transform(base: object, to: str, frm: str, what: str) -> object:
+    """``T_<to>_<from>`` (4×4) from the base calibration, or a CalibrationError saying that
+    ``what`` (e.g. "--method person refines") needs it."""
+    from calibration import CalibrationError
+    from drivers import DriversError
+
+    try:
+        return base.get(to, frm)  # type: ignore[attr-defined]
+    except DriversError:
+        raise CalibrationError(
+            f"{what} T_{to}_{frm}, which the base calibration lacks: pass --base calib.yaml "
+            "(reflectors or nominal)"
+        ) from None
 
 
 def _yaml(text: str):  # noqa: ANN202
