@@ -32,6 +32,7 @@ LIMB_ENDS = (3, 6, 11, 14)  # ankles and wrists
 # the bend (rad) an unmeasured limb end is expected at (knees backward, elbows forward): about
 # the flexion they hold when standing and walking
 FLEX = np.array([0.2, 0.2, 0.2, 0.2])
+LEG_PLANE = (2, 3, 5, 6)  # knees and ankles: in the plane through their hip normal to the hip line
 LIMB_JOINTS = (2, 3, 5, 6, 10, 11, 13, 14)  # knees, ankles, elbows, wrists: can hide behind
 # limb radius (m) per RTPOSE15 edge (adult anthropometry): what a bone covers in the image
 EDGE_RADIUS = np.array(
@@ -330,6 +331,7 @@ def refine_track(
     sigma_straight: float | None = None,
     depth_bound: np.ndarray | None = None,
     sigma_twist: float | None = None,
+    sigma_leg_plane: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint least-squares fit of one person's whole track; returns joints ``(T, 15, 3)`` and bone lengths ``(14,)``.
 
@@ -437,6 +439,10 @@ def refine_track(
             res.append(
                 ((_unit(X[:, 12] - X[:, 9]) - _unit(X[:, 4] - X[:, 1])) / sigma_twist).ravel()
             )
+        if sigma_leg_plane is not None:
+            n_hip = _unit(X[:, 4] - X[:, 1])[:, None]
+            off = X[:, list(LEG_PLANE)] - X[:, [1, 1, 4, 4]]
+            res.append(((off * n_hip).sum(-1) / sigma_leg_plane).ravel())
         res.append((x[n_x:] - prior) / sigma_prior)
         if n_t >= 3:
             acc = (
@@ -490,6 +496,12 @@ def refine_track(
         for t in range(n_t):
             for _ax in range(3):
                 for q in (1, 4, 9, 12):
+                    S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
+                r += 1
+    if sigma_leg_plane is not None:
+        for t in range(n_t):
+            for j in LEG_PLANE:
+                for q in (j, 1, 4):
                     S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
                 r += 1
     for e in range(n_slot):

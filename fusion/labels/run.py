@@ -62,6 +62,10 @@ STRAIGHT_SIGMA = 0.1
 # (about rad) how far the shoulder line may turn from the hip line (stereo, whose depth is too
 # noisy to set the trunk's heading from the shoulders alone)
 TWIST_SIGMA = {"stereo": 0.15}
+# (m) how far a knee or ankle may leave the plane through its hip normal to the hip line (legs
+# swing fore and aft: a hinge at the knee, little abduction); with it the legs' swing in the image
+# sets the hip line's heading, which stereo depth alone cannot
+LEG_PLANE_SIGMA: dict[str, float] = {"stereo": 0.05}
 LIFTS = ("lidar", "stereo", "mono", "lidar+stereo")
 N_CAMERAS = {"lidar": 1, "stereo": 2, "mono": 1, "lidar+stereo": 2}
 
@@ -510,6 +514,7 @@ def lift_tracks(
             sigma_straight=STRAIGHT_SIGMA,
             sigma_twist=TWIST_SIGMA.get(lift),
             sigma_prior=BONE_PRIOR_SIGMA[lift],
+            sigma_leg_plane=LEG_PLANE_SIGMA.get(lift),
         )
         lengths[i] = L
         m_code = np.where(supported[rows], good_method, 3).astype(float)
