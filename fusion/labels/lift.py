@@ -33,6 +33,7 @@ LIMB_ENDS = (3, 6, 11, 14)  # ankles and wrists
 # the flexion they hold when standing and walking
 FLEX = np.array([0.2, 0.2, 0.2, 0.2])
 LEG_PLANE = (2, 3, 5, 6)  # knees and ankles: in the plane through their hip normal to the hip line
+ARM_PLANE = (10, 11, 13, 14)  # elbows and wrists: a walker's arms swing fore and aft
 LIMB_JOINTS = (2, 3, 5, 6, 10, 11, 13, 14)  # knees, ankles, elbows, wrists: can hide behind
 # limb radius (m) per RTPOSE15 edge (adult anthropometry): what a bone covers in the image
 EDGE_RADIUS = np.array(
@@ -332,6 +333,8 @@ def refine_track(
     depth_bound: np.ndarray | None = None,
     sigma_twist: float | None = None,
     sigma_leg_plane: float | None = None,
+    sigma_arm_plane: float | None = None,
+    arm_plane_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint least-squares fit of one person's whole track; returns joints ``(T, 15, 3)`` and bone lengths ``(14,)``.
 
@@ -385,6 +388,7 @@ def refine_track(
         seen |= np.asarray(cf) >= min_conf
     straight = ~seen[:, list(LIMB_ENDS)] | (has_d & ~own_d)[:, list(LIMB_ENDS)]
     end_edge = [int(np.flatnonzero(EDGES[:, 1] == j)[0]) for j in LIMB_ENDS]
+    arm_w = np.ones(n_t) if arm_plane_weight is None else np.asarray(arm_plane_weight, float)
     dt = np.diff(times)
     sig_acc = np.broadcast_to(np.asarray(sigma_accel, dtype=np.float64), (15,))[:, None]
     # acceleration residual of triples (t-1, t, t+1), scaled to m/s² / sigma
@@ -443,6 +447,10 @@ def refine_track(
             n_hip = _unit(X[:, 4] - X[:, 1])[:, None]
             off = X[:, list(LEG_PLANE)] - X[:, [1, 1, 4, 4]]
             res.append(((off * n_hip).sum(-1) / sigma_leg_plane).ravel())
+        if sigma_arm_plane is not None:
+            n_sh = _unit(X[:, 12] - X[:, 9])[:, None]
+            off = X[:, list(ARM_PLANE)] - X[:, [9, 9, 12, 12]]
+            res.append((arm_w[:, None] * (off * n_sh).sum(-1) / sigma_arm_plane).ravel())
         res.append((x[n_x:] - prior) / sigma_prior)
         if n_t >= 3:
             acc = (
@@ -502,6 +510,12 @@ def refine_track(
         for t in range(n_t):
             for j in LEG_PLANE:
                 for q in (j, 1, 4):
+                    S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
+                r += 1
+    if sigma_arm_plane is not None:
+        for t in range(n_t):
+            for j in ARM_PLANE:
+                for q in (j, 9, 12):
                     S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
                 r += 1
     for e in range(n_slot):
