@@ -335,6 +335,7 @@ def refine_track(
     sigma_leg_plane: float | None = None,
     sigma_arm_plane: float | None = None,
     arm_plane_weight: np.ndarray | None = None,
+    hard_lengths: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint least-squares fit of one person's whole track; returns joints ``(T, 15, 3)`` and bone lengths ``(14,)``.
 
@@ -351,6 +352,13 @@ def refine_track(
     are undistorted here); the model is then an ideal pinhole. With ``sigma_twist`` (unit-vector
     difference, about rad) the shoulder line stays parallel to the hip line: the trunk turns as
     one, up to a few degrees of counter-rotation, so both lines' depth evidence sets its heading.
+    With ``sigma_leg_plane`` (m) knees and ankles stay near the plane through their hip normal
+    to the hip line (the knee is a hinge and legs swing fore and aft), so the legs' swing, seen
+    in the image, sets the hip line's heading that noisy depth cannot; ``sigma_arm_plane`` does the
+    same for elbows and wrists about the shoulder line, weighted per frame by
+    ``arm_plane_weight`` ``(T,)`` in [0, 1] (a walker's arms swing fore and aft, a boxer's need
+    not). With ``hard_lengths`` the bone-length residuals cost their square even under the robust
+    loss (``soft_l1`` only): the skeleton does not give way like an outlier.
     """
     X0 = np.asarray(init, dtype=np.float64)
     n_t = len(X0)
@@ -388,6 +396,8 @@ def refine_track(
         seen |= np.asarray(cf) >= min_conf
     straight = ~seen[:, list(LIMB_ENDS)] | (has_d & ~own_d)[:, list(LIMB_ENDS)]
     end_edge = [int(np.flatnonzero(EDGES[:, 1] == j)[0]) for j in LIMB_ENDS]
+    if hard_lengths and loss != "soft_l1":
+        raise FusionError(f"refine_track: hard_lengths needs the soft_l1 loss, got {loss!r}")
     arm_w = np.ones(n_t) if arm_plane_weight is None else np.asarray(arm_plane_weight, float)
     dt = np.diff(times)
     sig_acc = np.broadcast_to(np.asarray(sigma_accel, dtype=np.float64), (15,))[:, None]
@@ -417,7 +427,8 @@ def refine_track(
                 r_d = np.where(depth_bound & (dz >= 0), 0.0, r_d)
             res.append(np.where(has_d, r_d, 0.0).ravel())
         bl = np.linalg.norm(X[:, EDGES[:, 1]] - X[:, EDGES[:, 0]], axis=-1)
-        res.append(((bl - L) / sigma_bone).ravel())
+        r_bl = ((bl - L) / sigma_bone).ravel()
+        res.append(_unrobust(r_bl, f_scale) if hard_lengths else r_bl)
         # pelvis and thorax are the midpoints of hips and shoulders (the COCO conversion's rule)
         mid = np.stack([X[:, 0] - (X[:, 1] + X[:, 4]) / 2, X[:, 7] - (X[:, 9] + X[:, 12]) / 2], 1)
         res.append((mid / 0.005).ravel())
@@ -451,7 +462,8 @@ def refine_track(
             n_sh = _unit(X[:, 12] - X[:, 9])[:, None]
             off = X[:, list(ARM_PLANE)] - X[:, [9, 9, 12, 12]]
             res.append((arm_w[:, None] * (off * n_sh).sum(-1) / sigma_arm_plane).ravel())
-        res.append((x[n_x:] - prior) / sigma_prior)
+        r_len = (x[n_x:] - prior) / sigma_prior
+        res.append(_unrobust(r_len, f_scale) if hard_lengths else r_len)
         if n_t >= 3:
             acc = (
                 ca[:, None, None] * X[:-2] + cb[:, None, None] * X[1:-1] + cc[:, None, None] * X[2:]
@@ -539,6 +551,13 @@ def refine_track(
         max_nfev=max_nfev,
     )
     return sol.x[:n_x].reshape(n_t, 15, 3), sol.x[n_x:][BONE_SLOT]
+
+
+def _unrobust(r: np.ndarray, f_scale: float) -> np.ndarray:
+    """Residuals ``r`` (any shape) warped so that soft_l1 with ``f_scale`` costs them ``r²``:
+    the bone-length prior must not give way like an outlier."""
+    z = r**2 / (2 * f_scale**2)
+    return np.sign(r) * f_scale * np.sqrt((1 + z) ** 2 - 1)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

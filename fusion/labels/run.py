@@ -69,6 +69,9 @@ LEG_PLANE_SIGMA: dict[str, float] = {"stereo": 0.05}
 # (m) the same for elbows and wrists about the shoulder line, while the person walks (see
 # walking_weight): a walker's arms swing fore and aft; standing, boxing or waving they need not
 ARM_PLANE_SIGMA: dict[str, float] = {"stereo": 0.05}
+# lifts whose bone lengths never give way like outliers (stereo: its depth noise would otherwise
+# shorten the shank of a squatter whose ankles no camera sees, to suit the limb priors)
+HARD_LENGTHS = ("stereo",)
 LIFTS = ("lidar", "stereo", "mono", "lidar+stereo")
 N_CAMERAS = {"lidar": 1, "stereo": 2, "mono": 1, "lidar+stereo": 2}
 
@@ -548,6 +551,7 @@ def lift_tracks(
             sigma_leg_plane=LEG_PLANE_SIGMA.get(lift),
             sigma_arm_plane=ARM_PLANE_SIGMA.get(lift),
             arm_plane_weight=walking_weight(init, t_s[rows]),
+            hard_lengths=lift in HARD_LENGTHS,
         )
         lengths[i] = L
         m_code = np.where(supported[rows], good_method, 3).astype(float)
