@@ -358,12 +358,29 @@ def refine_track(
     same for elbows and wrists about the shoulder line, weighted per frame by
     ``arm_plane_weight`` ``(T,)`` in [0, 1] (a walker's arms swing fore and aft, a boxer's need
     not). With ``hard_lengths`` the bone-length residuals cost their square even under the robust
-    loss (``soft_l1`` only): the skeleton does not give way like an outlier.
+    loss (``soft_l1`` only): the skeleton does not give way like an outlier. With either plane
+    the fit also starts from its solution without the planes and keeps the cheaper end.
     """
     X0 = np.asarray(init, dtype=np.float64)
     n_t = len(X0)
     if not np.isfinite(X0).all():
         raise FusionError("refine_track: the initial joints must be finite")
+    # the swing planes couple every limb to the trunk's heading, and a start far from it can
+    # settle in a worse minimum (one turner's last frames swung 24 cm out): also start from the
+    # fit without them, and keep the cheaper end
+    starts = [X0]
+    if sigma_leg_plane is not None or sigma_arm_plane is not None:
+        starts.append(
+            refine_track(
+                X0, obs_uv, obs_conf, cams, T_cam_world, depth=depth, depth_cam=depth_cam,
+                times=times, sigma_px=sigma_px, sigma_depth=sigma_depth,
+                sigma_behind=sigma_behind, sigma_bone=sigma_bone, sigma_accel=sigma_accel,
+                bone_prior=bone_prior, sigma_prior=sigma_prior, min_conf=min_conf, loss=loss,
+                f_scale=f_scale, max_nfev=max_nfev, sigma_rel_depth=sigma_rel_depth,
+                sigma_straight=sigma_straight, depth_bound=depth_bound, sigma_twist=sigma_twist,
+                hard_lengths=hard_lengths,
+            )[0]
+        )  # fmt: skip
     lengths0 = np.nanmedian(
         np.linalg.norm(X0[:, EDGES[:, 1]] - X0[:, EDGES[:, 0]], axis=-1), axis=0
     )
@@ -540,16 +557,20 @@ def refine_track(
                     for q in range(3):
                         S[r, jt[t + q, j] * 3 + ax] = 1
                     r += 1
-    sol = least_squares(
-        residuals,
-        x0,
-        jac_sparsity=S.tocsr(),
-        method="trf",
-        x_scale="jac",
-        loss=loss,
-        f_scale=f_scale,
-        max_nfev=max_nfev,
-    )
+    sols = [
+        least_squares(
+            residuals,
+            x0 if k == 0 else np.concatenate([start.ravel(), lengths0]),
+            jac_sparsity=S.tocsr(),
+            method="trf",
+            x_scale="jac",
+            loss=loss,
+            f_scale=f_scale,
+            max_nfev=max_nfev,
+        )
+        for k, start in enumerate(starts)
+    ]
+    sol = min(sols, key=lambda s: s.cost)
     return sol.x[:n_x].reshape(n_t, 15, 3), sol.x[n_x:][BONE_SLOT]
 
 
