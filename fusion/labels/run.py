@@ -64,8 +64,9 @@ STRAIGHT_SIGMA = 0.1
 TWIST_SIGMA = {"stereo": 0.15}
 # (m) how far a knee or ankle may leave the plane through its hip normal to the hip line (legs
 # swing fore and aft: a hinge at the knee, little abduction); with it the legs' swing in the image
-# sets the hip line's heading, which stereo depth alone cannot
-LEG_PLANE_SIGMA: dict[str, float] = {"stereo": 0.05}
+# sets the hip line's heading, which stereo depth is too noisy to set, and places the shanks the
+# LiDAR does not reach (below its field of view, or hidden behind the near leg)
+LEG_PLANE_SIGMA: dict[str, float] = {"stereo": 0.05, "lidar": 0.05, "lidar+stereo": 0.05}
 # (m) the same for elbows and wrists about the shoulder line, while the person walks (see
 # walking_weight): a walker's arms swing fore and aft; standing, boxing or waving they need not
 ARM_PLANE_SIGMA: dict[str, float] = {"stereo": 0.05}
