@@ -597,6 +597,7 @@ def refine_windowed(
     depth: np.ndarray | None = None,
     depth_bound: np.ndarray | None = None,
     bone_prior: np.ndarray | None = None,
+    arm_plane_weight: np.ndarray | None = None,
     window: int = 40,
     overlap: int = 8,
     **options: float | str | int | None,
@@ -612,7 +613,8 @@ def refine_windowed(
     if n <= window + overlap:
         return refine_track(
             init, obs_uv, obs_conf, cams, T_cam_world, times=times, depth=depth,
-            depth_bound=depth_bound, bone_prior=bone_prior, **options,  # type: ignore[arg-type]
+            depth_bound=depth_bound, bone_prior=bone_prior, arm_plane_weight=arm_plane_weight,
+            **options,  # type: ignore[arg-type]
         )  # fmt: skip
     out = np.zeros((n, 15, 3))
     weight = np.zeros(n)
@@ -631,6 +633,7 @@ def refine_windowed(
             init[sl], [u[sl] for u in obs_uv], [c[sl] for c in obs_conf], cams, T_cam_world,
             times=times[sl], depth=None if depth is None else depth[sl], bone_prior=prior,
             depth_bound=None if depth_bound is None else depth_bound[sl],
+            arm_plane_weight=None if arm_plane_weight is None else arm_plane_weight[sl],
             **opts,  # type: ignore[arg-type]
         )  # fmt: skip
         fitted.append(L)
