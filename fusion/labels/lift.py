@@ -32,6 +32,8 @@ LIMB_ENDS = (3, 6, 11, 14)  # ankles and wrists
 # the bend (rad) an unmeasured limb end is expected at (knees backward, elbows forward): about
 # the flexion they hold when standing and walking
 FLEX = np.array([0.2, 0.2, 0.2, 0.2])
+LEG_PLANE = (2, 3, 5, 6)  # knees and ankles: in the plane through their hip normal to the hip line
+ARM_PLANE = (10, 11, 13, 14)  # elbows and wrists: a walker's arms swing fore and aft
 LIMB_JOINTS = (2, 3, 5, 6, 10, 11, 13, 14)  # knees, ankles, elbows, wrists: can hide behind
 # limb radius (m) per RTPOSE15 edge (adult anthropometry): what a bone covers in the image
 EDGE_RADIUS = np.array(
@@ -330,6 +332,10 @@ def refine_track(
     sigma_straight: float | None = None,
     depth_bound: np.ndarray | None = None,
     sigma_twist: float | None = None,
+    sigma_leg_plane: float | None = None,
+    sigma_arm_plane: float | None = None,
+    arm_plane_weight: np.ndarray | None = None,
+    hard_lengths: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint least-squares fit of one person's whole track; returns joints ``(T, 15, 3)`` and bone lengths ``(14,)``.
 
@@ -346,11 +352,35 @@ def refine_track(
     are undistorted here); the model is then an ideal pinhole. With ``sigma_twist`` (unit-vector
     difference, about rad) the shoulder line stays parallel to the hip line: the trunk turns as
     one, up to a few degrees of counter-rotation, so both lines' depth evidence sets its heading.
+    With ``sigma_leg_plane`` (m) knees and ankles stay near the plane through their hip normal
+    to the hip line (the knee is a hinge and legs swing fore and aft), so the legs' swing, seen
+    in the image, sets the hip line's heading that noisy depth cannot; ``sigma_arm_plane`` does the
+    same for elbows and wrists about the shoulder line, weighted per frame by
+    ``arm_plane_weight`` ``(T,)`` in [0, 1] (a walker's arms swing fore and aft, a boxer's need
+    not). With ``hard_lengths`` the bone-length residuals cost their square even under the robust
+    loss (``soft_l1`` only): the skeleton does not give way like an outlier. With either plane
+    the fit also starts from its solution without the planes and keeps the cheaper end.
     """
     X0 = np.asarray(init, dtype=np.float64)
     n_t = len(X0)
     if not np.isfinite(X0).all():
         raise FusionError("refine_track: the initial joints must be finite")
+    # the swing planes couple every limb to the trunk's heading, and a start far from it can
+    # settle in a worse minimum (one turner's last frames swung 24 cm out): also start from the
+    # fit without them, and keep the cheaper end
+    starts = [X0]
+    if sigma_leg_plane is not None or sigma_arm_plane is not None:
+        starts.append(
+            refine_track(
+                X0, obs_uv, obs_conf, cams, T_cam_world, depth=depth, depth_cam=depth_cam,
+                times=times, sigma_px=sigma_px, sigma_depth=sigma_depth,
+                sigma_behind=sigma_behind, sigma_bone=sigma_bone, sigma_accel=sigma_accel,
+                bone_prior=bone_prior, sigma_prior=sigma_prior, min_conf=min_conf, loss=loss,
+                f_scale=f_scale, max_nfev=max_nfev, sigma_rel_depth=sigma_rel_depth,
+                sigma_straight=sigma_straight, depth_bound=depth_bound, sigma_twist=sigma_twist,
+                hard_lengths=hard_lengths,
+            )[0]
+        )  # fmt: skip
     lengths0 = np.nanmedian(
         np.linalg.norm(X0[:, EDGES[:, 1]] - X0[:, EDGES[:, 0]], axis=-1), axis=0
     )
@@ -383,6 +413,9 @@ def refine_track(
         seen |= np.asarray(cf) >= min_conf
     straight = ~seen[:, list(LIMB_ENDS)] | (has_d & ~own_d)[:, list(LIMB_ENDS)]
     end_edge = [int(np.flatnonzero(EDGES[:, 1] == j)[0]) for j in LIMB_ENDS]
+    if hard_lengths and loss != "soft_l1":
+        raise FusionError(f"refine_track: hard_lengths needs the soft_l1 loss, got {loss!r}")
+    arm_w = np.ones(n_t) if arm_plane_weight is None else np.asarray(arm_plane_weight, float)
     dt = np.diff(times)
     sig_acc = np.broadcast_to(np.asarray(sigma_accel, dtype=np.float64), (15,))[:, None]
     # acceleration residual of triples (t-1, t, t+1), scaled to m/s² / sigma
@@ -411,7 +444,8 @@ def refine_track(
                 r_d = np.where(depth_bound & (dz >= 0), 0.0, r_d)
             res.append(np.where(has_d, r_d, 0.0).ravel())
         bl = np.linalg.norm(X[:, EDGES[:, 1]] - X[:, EDGES[:, 0]], axis=-1)
-        res.append(((bl - L) / sigma_bone).ravel())
+        r_bl = ((bl - L) / sigma_bone).ravel()
+        res.append(_unrobust(r_bl, f_scale) if hard_lengths else r_bl)
         # pelvis and thorax are the midpoints of hips and shoulders (the COCO conversion's rule)
         mid = np.stack([X[:, 0] - (X[:, 1] + X[:, 4]) / 2, X[:, 7] - (X[:, 9] + X[:, 12]) / 2], 1)
         res.append((mid / 0.005).ravel())
@@ -437,7 +471,16 @@ def refine_track(
             res.append(
                 ((_unit(X[:, 12] - X[:, 9]) - _unit(X[:, 4] - X[:, 1])) / sigma_twist).ravel()
             )
-        res.append((x[n_x:] - prior) / sigma_prior)
+        if sigma_leg_plane is not None:
+            n_hip = _unit(X[:, 4] - X[:, 1])[:, None]
+            off = X[:, list(LEG_PLANE)] - X[:, [1, 1, 4, 4]]
+            res.append(((off * n_hip).sum(-1) / sigma_leg_plane).ravel())
+        if sigma_arm_plane is not None:
+            n_sh = _unit(X[:, 12] - X[:, 9])[:, None]
+            off = X[:, list(ARM_PLANE)] - X[:, [9, 9, 12, 12]]
+            res.append((arm_w[:, None] * (off * n_sh).sum(-1) / sigma_arm_plane).ravel())
+        r_len = (x[n_x:] - prior) / sigma_prior
+        res.append(_unrobust(r_len, f_scale) if hard_lengths else r_len)
         if n_t >= 3:
             acc = (
                 ca[:, None, None] * X[:-2] + cb[:, None, None] * X[1:-1] + cc[:, None, None] * X[2:]
@@ -492,6 +535,18 @@ def refine_track(
                 for q in (1, 4, 9, 12):
                     S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
                 r += 1
+    if sigma_leg_plane is not None:
+        for t in range(n_t):
+            for j in LEG_PLANE:
+                for q in (j, 1, 4):
+                    S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
+                r += 1
+    if sigma_arm_plane is not None:
+        for t in range(n_t):
+            for j in ARM_PLANE:
+                for q in (j, 9, 12):
+                    S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
+                r += 1
     for e in range(n_slot):
         S[r, n_x + e] = 1
         r += 1
@@ -502,17 +557,28 @@ def refine_track(
                     for q in range(3):
                         S[r, jt[t + q, j] * 3 + ax] = 1
                     r += 1
-    sol = least_squares(
-        residuals,
-        x0,
-        jac_sparsity=S.tocsr(),
-        method="trf",
-        x_scale="jac",
-        loss=loss,
-        f_scale=f_scale,
-        max_nfev=max_nfev,
-    )
+    sols = [
+        least_squares(
+            residuals,
+            x0 if k == 0 else np.concatenate([start.ravel(), lengths0]),
+            jac_sparsity=S.tocsr(),
+            method="trf",
+            x_scale="jac",
+            loss=loss,
+            f_scale=f_scale,
+            max_nfev=max_nfev,
+        )
+        for k, start in enumerate(starts)
+    ]
+    sol = min(sols, key=lambda s: s.cost)
     return sol.x[:n_x].reshape(n_t, 15, 3), sol.x[n_x:][BONE_SLOT]
+
+
+def _unrobust(r: np.ndarray, f_scale: float) -> np.ndarray:
+    """Residuals ``r`` (any shape) warped so that soft_l1 with ``f_scale`` costs them ``r²``:
+    the bone-length prior must not give way like an outlier."""
+    z = r**2 / (2 * f_scale**2)
+    return np.sign(r) * f_scale * np.sqrt((1 + z) ** 2 - 1)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -531,6 +597,7 @@ def refine_windowed(
     depth: np.ndarray | None = None,
     depth_bound: np.ndarray | None = None,
     bone_prior: np.ndarray | None = None,
+    arm_plane_weight: np.ndarray | None = None,
     window: int = 40,
     overlap: int = 8,
     **options: float | str | int | None,
@@ -546,7 +613,8 @@ def refine_windowed(
     if n <= window + overlap:
         return refine_track(
             init, obs_uv, obs_conf, cams, T_cam_world, times=times, depth=depth,
-            depth_bound=depth_bound, bone_prior=bone_prior, **options,  # type: ignore[arg-type]
+            depth_bound=depth_bound, bone_prior=bone_prior, arm_plane_weight=arm_plane_weight,
+            **options,  # type: ignore[arg-type]
         )  # fmt: skip
     out = np.zeros((n, 15, 3))
     weight = np.zeros(n)
@@ -565,6 +633,7 @@ def refine_windowed(
             init[sl], [u[sl] for u in obs_uv], [c[sl] for c in obs_conf], cams, T_cam_world,
             times=times[sl], depth=None if depth is None else depth[sl], bone_prior=prior,
             depth_bound=None if depth_bound is None else depth_bound[sl],
+            arm_plane_weight=None if arm_plane_weight is None else arm_plane_weight[sl],
             **opts,  # type: ignore[arg-type]
         )  # fmt: skip
         fitted.append(L)

@@ -62,6 +62,17 @@ STRAIGHT_SIGMA = 0.1
 # (about rad) how far the shoulder line may turn from the hip line (stereo, whose depth is too
 # noisy to set the trunk's heading from the shoulders alone)
 TWIST_SIGMA = {"stereo": 0.15}
+# (m) how far a knee or ankle may leave the plane through its hip normal to the hip line (legs
+# swing fore and aft: a hinge at the knee, little abduction); with it the legs' swing in the image
+# sets the hip line's heading, which stereo depth is too noisy to set, and places the shanks the
+# LiDAR does not reach (below its field of view, or hidden behind the near leg)
+LEG_PLANE_SIGMA: dict[str, float] = {"stereo": 0.05, "lidar": 0.05, "lidar+stereo": 0.05}
+# (m) the same for elbows and wrists about the shoulder line, while the person walks (see
+# walking_weight): a walker's arms swing fore and aft; standing, boxing or waving they need not
+ARM_PLANE_SIGMA: dict[str, float] = {"stereo": 0.05}
+# lifts whose bone lengths never give way like outliers (stereo: its depth noise would otherwise
+# shorten the shank of a squatter whose ankles no camera sees, to suit the limb priors)
+HARD_LENGTHS = ("stereo",)
 LIFTS = ("lidar", "stereo", "mono", "lidar+stereo")
 N_CAMERAS = {"lidar": 1, "stereo": 2, "mono": 1, "lidar+stereo": 2}
 
@@ -279,6 +290,37 @@ def _height_from_views(
         if len(lens) >= 3:
             est.append(np.quantile(lens, quantile) / BONE_FRACTIONS[BONE_SLOT == k].mean())
     return float(np.clip(np.median(est), 1.4, 2.1)) if est else 1.75
+
+
+def walking_weight(
+    joints_ref: np.ndarray,
+    times: np.ndarray,
+    window: float = 1.0,
+    lo: float = 0.25,
+    hi: float = 0.5,
+) -> np.ndarray:
+    """How surely a person walks at each frame ``(T,)`` in [0, 1], from its torso's ground speed.
+
+    ``joints_ref`` ``(T, 15, 3)`` in the reference frame (z up, CONVENTIONS), as noisy as a raw
+    triangulation: the torso joints' median, then a straight line through its horizontal positions
+    within ``window`` s on either side, slid inside the track at its ends (3 px of stereo noise
+    is ~15 cm on that median per frame at 3.5 m, ~6 cm/s on the slope over 2 s at 10 Hz). 0 below
+    ``lo`` m/s, 1 above ``hi``.
+    """
+    centre = np.nanmedian(joints_ref[:, list(TORSO), :2], axis=1)  # (T, 2)
+    t = np.asarray(times, dtype=np.float64)
+    ok = np.isfinite(centre).all(-1)
+    speed = np.zeros(len(t))
+    for k in range(len(t)):
+        # the window slides inside the track near its ends rather than shrinking there
+        start = np.clip(t[k] - window, t[0], max(t[0], t[-1] - 2 * window))
+        near = ok & (t >= start - 1e-9) & (t <= start + 2 * window + 1e-9)
+        if near.sum() < 3:
+            continue
+        tt = t[near] - t[near].mean()
+        slope = (tt[:, None] * (centre[near] - centre[near].mean(0))).sum(0) / (tt**2).sum()
+        speed[k] = float(np.hypot(*slope))
+    return np.clip((speed - lo) / (hi - lo), 0.0, 1.0)
 
 
 def label_recording(
@@ -510,6 +552,10 @@ def lift_tracks(
             sigma_straight=STRAIGHT_SIGMA,
             sigma_twist=TWIST_SIGMA.get(lift),
             sigma_prior=BONE_PRIOR_SIGMA[lift],
+            sigma_leg_plane=LEG_PLANE_SIGMA.get(lift),
+            sigma_arm_plane=ARM_PLANE_SIGMA.get(lift),
+            arm_plane_weight=walking_weight(init, t_s[rows]),
+            hard_lengths=lift in HARD_LENGTHS,
         )
         lengths[i] = L
         m_code = np.where(supported[rows], good_method, 3).astype(float)
