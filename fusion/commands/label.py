@@ -1,4 +1,4 @@
-"""``radarpose label rec.h5 --detector sim|model.pt|model.onnx --lift lidar|stereo|lidar+stereo|mono -o labels.h5``."""
+"""``radarpose label rec.h5 --detector sim|model.pt|model.onnx|mediapipe:pose.task --lift lidar|stereo|lidar+stereo|mono -o labels.h5``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--detector",
         default="sim",
-        help="'sim' (simulator recordings: projected truth with noise) or a top-down COCO-17 "
-        "model file: TorchScript .pt or ONNX .onnx (heatmap or SimCC outputs)",
+        help="'sim' (simulator recordings: projected truth with noise), a top-down COCO-17 "
+        "model file: TorchScript .pt or ONNX .onnx (heatmap or SimCC outputs), or "
+        "mediapipe:PATH to mediapipe's pose landmarker .task file (optional mediapipe package)",
     )
     p.add_argument(
         "--lift",
@@ -26,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--input-size", type=int, nargs=2, default=(192, 256), metavar=("W", "H"))
     p.add_argument("--bgr", action="store_true", help="the model expects BGR input")
+    p.add_argument(
+        "--max-people", type=int, default=4, help="people per image for the mediapipe detector"
+    )
     p.add_argument("--sigma-px", type=float, default=3.0, help="2D noise of the simulated detector")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated detector")
     p.add_argument("--hupr-json", help="also write HuPR-style 2D labels (hrnet_annot form)")
@@ -42,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from drivers import RecordingReader
     from fusion.errors import FusionError
     from fusion.labels.detectors import load_detector
+    from fusion.labels.landmarker import is_landmarker_spec
     from fusion.labels.report import (
         hupr_annotations,
         overlays,
@@ -51,11 +56,16 @@ def run(args: argparse.Namespace) -> int:
     )
     from fusion.labels.run import label_recording
 
-    options: dict[str, object] = (
-        {"sigma_px": args.sigma_px, "seed": args.seed}
-        if args.detector == "sim"
-        else {"input_size": tuple(args.input_size), "channel_order": "bgr" if args.bgr else "rgb"}
-    )
+    options: dict[str, object]
+    if args.detector == "sim":
+        options = {"sigma_px": args.sigma_px, "seed": args.seed}
+    elif is_landmarker_spec(args.detector):
+        options = {"max_people": args.max_people}
+    else:
+        options = {
+            "input_size": tuple(args.input_size),
+            "channel_order": "bgr" if args.bgr else "rgb",
+        }
     detector = load_detector(args.detector, **options)
     boxes = None
     if args.boxes:

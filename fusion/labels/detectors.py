@@ -5,6 +5,7 @@ is RGB ``(H, W, 3)`` uint8, ``boxes`` optional person boxes ``(P, 4)`` x1, y1, x
 returns COCO-17 ``keypoints`` ``(P, 17, 2)`` in original-image pixels (origin at the top-left
 pixel's corner, CONVENTIONS) and ``confidence`` ``(P, 17)`` in [0, 1].
 
+mediapipe's pose landmarker (:mod:`.landmarker`, the user's ``.task`` file) is the third kind.
 Model files run fully offline: TorchScript (``torch.jit.load``) or ONNX (onnxruntime, an optional
 dependency). Outputs are decoded as heatmaps (ViTPose / HRNet: argmax plus the quarter-pixel
 shift toward the higher neighbour) or as SimCC vectors (RTMPose: per-axis bin argmax divided by
@@ -26,6 +27,7 @@ from scipy.ndimage import map_coordinates
 from drivers import COCO17, convert_skeleton
 
 from ..errors import FusionError
+from .landmarker import MediapipeDetector, is_landmarker_spec
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
@@ -280,12 +282,18 @@ class ModelDetector:
         return crop_to_image(xy, center, scale, self.input_size), np.clip(conf, 0.0, 1.0)
 
 
-def load_detector(spec: str, **options: object) -> SimulatedDetector | ModelDetector:
-    """``"sim"`` → :class:`SimulatedDetector`; a path to ``.pt``/``.onnx`` → :class:`ModelDetector`."""
+def load_detector(
+    spec: str, **options: object
+) -> SimulatedDetector | ModelDetector | MediapipeDetector:
+    """``"sim"`` → :class:`SimulatedDetector`; ``"mediapipe:PATH"`` or a ``.task`` path →
+    :class:`~fusion.labels.landmarker.MediapipeDetector`; a ``.pt``/``.onnx`` path → :class:`ModelDetector`."""
     if spec == "sim":
         return SimulatedDetector(**options)  # type: ignore[arg-type]
+    if is_landmarker_spec(spec):
+        return MediapipeDetector(spec.removeprefix("mediapipe:"), **options)  # type: ignore[arg-type]
     if Path(spec).suffix.lower() not in (".pt", ".pth", ".ts", ".onnx"):
         raise FusionError(
-            f"--detector {spec!r}: expected 'sim' or a model file ending .pt/.pth/.ts (TorchScript) or .onnx"
+            f"--detector {spec!r}: expected 'sim' or a model file: .pt/.pth/.ts (TorchScript), "
+            ".onnx, or mediapipe:PATH to a pose landmarker .task file"
         )
     return ModelDetector(spec, **options)  # type: ignore[arg-type]

@@ -382,6 +382,7 @@ def label_recording(
                 cam_boxes is None
                 and lidar is not None
                 and not isinstance(detector, SimulatedDetector)
+                and getattr(detector, "uses_boxes", True)  # mediapipe finds people itself
             ):
                 cam_boxes = _boxes_from_lidar(rec, c, lidar, calib, ref, t0, cam_cfg[c])
             dets = detect_camera(rec, c, detector, boxes=cam_boxes, quiet=quiet)
