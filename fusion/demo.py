@@ -206,7 +206,9 @@ def run_hupr(
 
 def calibrate_rtpose_rig(rig: object, out: Path, seed: int, placements: int = 8) -> dict:
     """The calibration step: a short simulated corner-reflector session on the cascade rig, solved
-    for ``T_radar_lidar`` and scored against the simulation's truth; writes ``calib.yaml``."""
+    for ``T_radar_lidar`` and scored against the simulation's truth; writes ``calib.yaml``. The
+    session (raw cascade ADC, ~400 MB) is removed once solved: ``radarpose simulate`` and
+    ``radarpose calibrate`` keep one when wanted."""
     from calibration import calibrate_reflectors, placements_from_recording
     from calibration.rigid import rotation_error_deg
     from drivers.sim.sessions import simulate_reflector_session, spread_positions
@@ -216,7 +218,10 @@ def calibrate_rtpose_rig(rig: object, out: Path, seed: int, placements: int = 8)
     session.unlink(missing_ok=True)
     pos = spread_positions(placements, seed)
     simulate_reflector_session(rig, pos, session, seconds_each=0.4, gap=1.0, seed=seed)
-    found, stats = placements_from_recording(session, "radar", "lidar")
+    try:
+        found, stats = placements_from_recording(session, "radar", "lidar")
+    finally:
+        session.unlink(missing_ok=True)
     res = calibrate_reflectors(found)
     truth = calibration_from_rig(rig).get("radar", "lidar")
     cal = calibration_from_rig(rig)
