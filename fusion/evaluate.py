@@ -23,6 +23,13 @@ def load_model(checkpoint: str | Path) -> tuple[torch.nn.Module, dict]:
     model = build_model(ck["model_name"], **ck["model_args"])
     model.load_state_dict(ck["model_state_dict"])
     model.eval()
+    # the simulated training rig's radar count, so a pipeline can refuse the wrong rig's model
+    rig = ((ck.get("config") or {}).get("data") or {}).get("rig")
+    if ck["model_name"] == "radarpose_lite" and rig:
+        try:
+            model.trained_radars = len(load_rig(rig).sensors_of("radar"))
+        except Exception:  # a user's rig file that is not here: nothing to check against
+            pass
     return model, ck
 
 

@@ -93,7 +93,7 @@ def _skeleton_spec(frame: str) -> StreamSpec:
 
 def infer_recording(
     path: str | Path,
-    model: object,
+    model: object | None,
     out: str | Path,
     *,
     threshold: float | None = None,
@@ -102,7 +102,8 @@ def infer_recording(
     quiet: bool = False,
 ) -> dict[str, object]:
     """Run the model over every radar pair of ``path``; write ``out`` by its suffix (``.h5``,
-    ``.json``, ``.bag``, or a ROS2 bag folder with ``ros2=True``). Returns counts."""
+    ``.json``, ``.bag``, or a ROS2 bag folder with ``ros2=True``). ``model`` None: the shipped
+    real-time model for the recording's rig. Returns counts."""
     out = Path(out)
     with RecordingReader(path) as rec:
         rig = recording_rig(rec)
@@ -117,6 +118,11 @@ def infer_recording(
             if rec.calibration_yaml
             else calibration_from_rig(rig)
         )
+        if model is None:
+            from .evaluate import load_model
+            from .weights import shipped_for
+
+            model = load_model(shipped_for(len(rig.sensors_of("radar"))))[0]
         pipe = PosePipeline(rig, model, calib, threshold=threshold)  # type: ignore[arg-type]
         radars = [pipe.h] if pipe.v is None else [pipe.h, pipe.v]
         n_pairs = min(rec.streams[r].frames for r in radars)

@@ -72,6 +72,13 @@ class PosePipeline:
             self._blas_limit = threadpool_limits(blas_threads, user_api="blas")
         self.rig = rig
         self.features = RigFeatures(rig)
+        trained = getattr(model, "trained_radars", None)
+        if trained is not None and trained != len(self.features.radars):
+            raise FusionError(
+                f"the model was trained on a rig with {trained} radar(s); rig {rig.name!r} has "
+                f"{len(self.features.radars)} (the shipped models: fusion/weights/"
+                "radarpose_lite.pt for HuPR's pair, radarpose_lite_cascade.pt for one array)"
+            )
         self.h, self.v = self.features.reference, self.features.other
         self.radar_h = rig.radars[self.h]
         self.radar_v = rig.radars[self.v] if self.v is not None else None

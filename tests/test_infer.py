@@ -11,7 +11,7 @@ import pytest
 from drivers import RecordingReader, load_rig
 from drivers.sim import GROUNDTRUTH, SimConfig, Simulation, simulate_to_recording
 from fusion.cli import main
-from fusion.weights import RADARPOSE_LITE
+from fusion.weights import RADARPOSE_LITE, RADARPOSE_LITE_CASCADE
 
 pytestmark = pytest.mark.skipif(not RADARPOSE_LITE.is_file(), reason="shipped weights not built")
 
@@ -73,3 +73,28 @@ def test_infer_refuses_a_recording_without_the_radar_pair(
     assert "radar" in capsys.readouterr().err
     assert main(["infer", str(recording), str(tmp_path / "x.txt")]) == 2
     assert "write .h5, .json or .bag" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not RADARPOSE_LITE_CASCADE.is_file(), reason="cascade weights not built")
+def test_infer_on_a_cascade_recording_picks_the_cascade_model(tmp_path: Path, capsys) -> None:
+    sim = Simulation(load_rig("rtpose"), SimConfig(people=1, seconds=1.2, seed=4, motions=["walk"]))
+    rec = tmp_path / "rt.h5"
+    simulate_to_recording(sim, rec, progress=False, sensors=["radar", GROUNDTRUTH])
+    js = tmp_path / "s.json"
+    assert main(["-q", "infer", str(rec), str(js)]) == 0
+    doc = json.loads(js.read_text())
+    with RecordingReader(rec) as r:
+        truth, t_stamps = r.read(GROUNDTRUTH, "joints"), r.stamps(GROUNDTRUTH)
+    assert len(doc["frames"]) == len(t_stamps)  # one radar: every frame, no pairing
+    errors = [
+        np.linalg.norm(
+            np.array(p["joints"])[0] - truth[np.argmin(np.abs(t_stamps - f["stamp_ns"])), 0, 0]
+        )
+        for f in doc["frames"]
+        for p in f["people"]
+    ]
+    assert len(errors) >= len(doc["frames"]) // 2 and np.median(errors) < 0.3
+    # HuPR's two-radar model on the cascade is refused with the reason, not run on wrong inputs
+    args = ["infer", str(rec), str(tmp_path / "x.json"), "--weights", str(RADARPOSE_LITE)]
+    assert main(args) == 2
+    assert "trained on a rig with 2 radar(s); rig 'rtpose' has 1" in capsys.readouterr().err

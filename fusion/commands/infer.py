@@ -11,7 +11,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "out", help="skeletons.h5, skeletons.json, skeletons.bag, or a folder with --ros2"
     )
     p.add_argument(
-        "--weights", default=None, help="checkpoint (default: the shipped real-time model)"
+        "--weights",
+        default=None,
+        help="checkpoint (default: the shipped real-time model for the recording's rig)",
     )
     p.add_argument(
         "--threshold",
@@ -28,9 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fusion.evaluate import load_model
     from fusion.infer import infer_recording
-    from fusion.weights import RADARPOSE_LITE
 
-    model, _ = load_model(args.weights or RADARPOSE_LITE)
+    model = load_model(args.weights)[0] if args.weights else None
     r = infer_recording(
         args.recording,
         model,

@@ -57,12 +57,12 @@ def run(args: argparse.Namespace) -> int:
     from fusion.evaluate import load_model
     from fusion.live import emulated_board, run_live
     from fusion.pipeline import PosePipeline
-    from fusion.weights import RADARPOSE_LITE
+    from fusion.weights import shipped_for
 
     builtin = not Path(args.rig).suffix
     emulate = args.emulate or ("dca1000" if builtin else "none")
     rig = load_rig(args.rig)
-    model, _ = load_model(args.weights or RADARPOSE_LITE)
+    model, _ = load_model(args.weights or shipped_for(len(rig.sensors_of("radar"))))
     calib = load_calibration(args.calibration) if args.calibration else calibration_from_rig(rig)
     pipe = PosePipeline(rig, model, calib)
     radars = rig.sensors_of("radar")

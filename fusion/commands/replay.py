@@ -129,14 +129,14 @@ def _infer(args: argparse.Namespace, rig: Any, speed: float | None, bag_options:
     from fusion.evaluate import load_model
     from fusion.live import run_live
     from fusion.pipeline import PosePipeline
-    from fusion.weights import RADARPOSE_LITE
+    from fusion.weights import shipped_for
 
     inner = open_recorded(args.input, rig, **bag_options)
     radars = rig.sensors_of("radar")
     with ReplaySource(inner, speed, max_lag=args.max_lag, sensors=radars) as src:
         _, cal_yaml, _ = file_context(inner)
         calib = parse_calibration(yaml.safe_load(cal_yaml)) if cal_yaml else None
-        model, _ = load_model(args.weights or RADARPOSE_LITE)
+        model, _ = load_model(args.weights or shipped_for(len(radars)))
         pipe = PosePipeline(rig, model, calib or calibration_from_rig(rig))
         stats = run_live(
             pipe,

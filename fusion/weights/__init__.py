@@ -5,3 +5,8 @@ from pathlib import Path
 WEIGHTS = Path(__file__).resolve().parent
 RADARPOSE_LITE = WEIGHTS / "radarpose_lite.pt"
 RADARPOSE_LITE_CASCADE = WEIGHTS / "radarpose_lite_cascade.pt"  # the RT-Pose rig's cascade
+
+
+def shipped_for(n_radars: int) -> Path:
+    """The shipped real-time model for a rig with ``n_radars`` radars: HuPR's pair or one array."""
+    return RADARPOSE_LITE_CASCADE if n_radars == 1 else RADARPOSE_LITE
