@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from drivers import load_rig
+from drivers import DriversError, load_rig
 from drivers.progress import progress
 
 from .data.cache import FeatureCacheDataset
@@ -28,7 +28,7 @@ def load_model(checkpoint: str | Path) -> tuple[torch.nn.Module, dict]:
     if ck["model_name"] == "radarpose_lite" and rig:
         try:
             model.trained_radars = len(load_rig(rig).sensors_of("radar"))
-        except Exception:  # a user's rig file that is not here: nothing to check against
+        except DriversError:  # a user's rig file that is not here: nothing to check against
             pass
     return model, ck
 

@@ -95,7 +95,8 @@ class RigFeatures:
                 f"rig {rig.name!r} has {len(self.radars)} radars; the real-time model reads "
                 "HuPR's pair or one array with elevation"
             )
-        self.last_heatmap: np.ndarray | None = None  # (range 64, azimuth 64) power, for views
+        # the last frame's reference-radar map, kept as computed: only views turn it into power
+        self._last: np.ndarray | None = None
 
     def __call__(
         self, cube: np.ndarray, cube_v: np.ndarray | None = None
@@ -104,13 +105,23 @@ class RigFeatures:
         HuPR's pair) → ``fh (8, 64, 64)``, ``fv (8, 64, 16)`` float16."""
         if self.grid is not None:
             ph, pv = self.grid(cube)
-            self.last_heatmap = ph.sum(axis=0)
+            self._last = ph
             return grid_features(ph, pv)
         if cube_v is None:
             raise FusionError(f"HuPR's pair needs the {self.other!r} frame too")
         heat_h = self._h(cube)
-        self.last_heatmap = (np.abs(heat_h) ** 2).sum(axis=(0, 3))
+        self._last = heat_h
         return radar_features(heat_h, self._v(cube_v))
+
+    @property
+    def last_heatmap(self) -> np.ndarray | None:
+        """The last frame's reference-radar power ``(64 range, 64 azimuth)`` on HuPR's grid,
+        computed when asked (a view's work, not every frame's)."""
+        if self._last is None:
+            return None
+        if self.grid is not None:
+            return self._last.sum(axis=0)  # (8 Doppler groups, 64, 64) power
+        return (np.abs(self._last) ** 2).sum(axis=(0, 3))  # complex (16, 64, 64, 8)
 
 
 def model_input(

@@ -118,23 +118,27 @@ class GridMapper:
         if check:
             cube = check_cube(cube, self.radar)
         ch = cube.reshape(cube.shape[0], -1, cube.shape[-1])
-        return self.from_range(sfft.fft(ch, axis=-1, workers=WORKERS)[..., RANGE_BINS])
+        rng = sfft.fft(ch, axis=-1, workers=WORKERS)[..., RANGE_BINS]
+        return self.from_range(rng, check=False)  # check_cube vetted the frame
 
-    def from_range(self, rng: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def from_range(self, rng: np.ndarray, *, check: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """The same maps from the range FFT already taken at :data:`sensing.hupr.RANGE_BINS`:
         complex ``(loops, tx, rx, 64)`` or ``(loops, channels, 64)``."""
-        n_loops = rng.shape[0]
-        rng = np.asarray(rng, np.complex64).reshape(n_loops, -1, len(RANGE_BINS))
-        if rng.shape[1] != self.radar.n_virtual or n_loops != self.radar.n_loops:
+        rng = np.asarray(rng, np.complex64)
+        want = (self.radar.n_loops, self.radar.n_virtual, len(RANGE_BINS))
+        if rng.size != np.prod(want) or rng.shape[0] != want[0] or rng.shape[-1] != want[2]:
             raise SensingError(
                 f"range frame {rng.shape} does not match radar {self.radar.name!r}: expected "
-                f"({self.radar.n_loops}, {self.radar.n_virtual}, {len(RANGE_BINS)})"
+                f"{want} (loops, channels, range bins)"
             )
+        rng = rng.reshape(want)
+        if check and not np.isfinite(rng).all():
+            raise SensingError("range frame contains NaN or inf")
         rng = rng - rng.mean(axis=0, keepdims=True)
         dop = sfft.fftshift(sfft.fft(rng, axis=0, workers=WORKERS), axes=0)  # (loops, ch, 64)
         dop = dop.transpose(0, 2, 1) * self.tdm  # (Doppler, range, channel)
         flat = dop.reshape(-1, dop.shape[-1])
-        g = n_loops // N_DOPPLER_GROUPS
+        g = self.radar.n_loops // N_DOPPLER_GROUPS
         ph = np.abs(flat[:, self.line] @ self.W_h) ** 2  # (D·64, 64 azimuth)
         ph = ph.reshape(N_DOPPLER_GROUPS, g, 64, N_GRID).sum(axis=1)
         # rows beamformed in azimuth, then the power summed over azimuth beams of each elevation

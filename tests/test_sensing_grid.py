@@ -105,3 +105,7 @@ def test_refusals(mapper: GridMapper) -> None:
         GridMapper(flat)
     with pytest.raises(SensingError, match=r"expected \(64, 192, 64\)"):
         mapper.from_range(np.zeros((64, 100, 64), np.complex64))
+    bad = np.zeros((64, 12, 16, 64), np.complex64)
+    bad[3, 2, 1, 5] = np.nan
+    with pytest.raises(SensingError, match="NaN or inf"):
+        mapper.from_range(bad)

@@ -13,7 +13,14 @@ and forth through the scene, and gives the LiDAR's and every camera's clock offs
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the command's imports stay lazy: `radarpose --help` starts fast
+    import numpy as np
+
+    from drivers import CameraConfig
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -331,7 +338,6 @@ def _target_free(
         estimate_camera_offset,
         estimate_lidar_offset,
     )
-    from drivers import DriversError, RecordingReader
 
     if not (radar and lidar):
         raise CalibrationError(f"{args.session}: --method {args.method} needs a radar and a LiDAR")
@@ -400,18 +406,11 @@ def _target_free(
         "samples": o.samples,
     }
     resid = {key: entry}
-    with RecordingReader(args.session) as rec:
-        cameras = [n for n, s in rec.streams.items() if s.kind == "image"]
-        cams = {n: rec.camera_config(n) for n in cameras}
-    for c in cameras:  # each camera against the radar, by the person's bearing in its images
-        try:
-            T_cr = base.get(c, radar)  # type: ignore[attr-defined]
-        except DriversError:
-            lines.append(f"{c}: no camera-radar transform in the base calibration; clock skipped")
-            continue
+    # each camera against the radar, by the person's bearing in its images
+    for c, cam, T_cr in _cameras_to(args.session, base, radar, lines):
         try:
             it = camera_person_track(args.session, c)
-            oc = estimate_camera_offset(rt, it, T_cr, cams[c], ref_offset=off_r)
+            oc = estimate_camera_offset(rt, it, T_cr, cam, ref_offset=off_r)
         except CalibrationError as e:  # one camera without the person spoils no other result
             lines.append(f"{c}: clock offset not estimated: {e}")
             continue
@@ -454,7 +453,6 @@ def _moving_target(
         lidar_target_track,
         radar_target_track,
     )
-    from drivers import DriversError, RecordingReader
 
     if not radar:
         raise CalibrationError(f"{args.session}: --method moving-target needs a radar stream")
@@ -494,14 +492,7 @@ def _moving_target(
         lt = lidar_target_track(args.session, lidar, size=args.size)
         o = lidar_offset_from_target(rt, lt, T_rl, radar_offset=off_r)
         record(lidar, o, lt, "mm", 1000.0)
-    with RecordingReader(args.session) as rec:
-        cams = {n: rec.camera_config(n) for n, st in rec.streams.items() if st.kind == "image"}
-    for c, cam in cams.items():
-        try:
-            T_cr = base.get(c, radar)  # type: ignore[attr-defined]
-        except DriversError:
-            lines.append(f"{c}: no camera-radar transform in the base calibration; clock skipped")
-            continue
+    for c, cam, T_cr in _cameras_to(args.session, base, radar, lines):
         try:
             ct = camera_target_track(args.session, c)
             oc = camera_offset_from_target(rt, ct, T_cr, cam, radar_offset=off_r)
@@ -514,6 +505,24 @@ def _moving_target(
             f"{args.session}: no clock offset estimated (no LiDAR, and no camera gave one)"
         )
     return next(iter(resid)), None, resid, None
+
+
+def _cameras_to(
+    session: str, base: object, radar: str, lines: list[str]
+) -> Iterator[tuple[str, CameraConfig, np.ndarray]]:
+    """The session's cameras with their config and ``T_<camera>_<radar>`` (4×4) from the base
+    calibration; a camera the base does not place is reported in ``lines`` and skipped."""
+    from drivers import DriversError, RecordingReader
+
+    with RecordingReader(session) as rec:
+        cams = {n: rec.camera_config(n) for n, st in rec.streams.items() if st.kind == "image"}
+    for c, cam in cams.items():
+        try:
+            T_cr = base.get(c, radar)  # type: ignore[attr-defined]
+        except DriversError:
+            lines.append(f"{c}: no camera-radar transform in the base calibration; clock skipped")
+            continue
+        yield c, cam, T_cr
 
 
 def _base_transform(base: object, to: str, frm: str, what: str) -> object:

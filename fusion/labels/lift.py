@@ -34,6 +34,9 @@ LIMB_ENDS = (3, 6, 11, 14)  # ankles and wrists
 FLEX = np.array([0.2, 0.2, 0.2, 0.2])
 LEG_PLANE = (2, 3, 5, 6)  # knees and ankles: in the plane through their hip normal to the hip line
 ARM_PLANE = (10, 11, 13, 14)  # elbows and wrists: a walker's arms swing fore and aft
+# each plane's joints (the first two on the line's first side) and the line its normal follows:
+# the hips (1, 4) for the legs, the shoulders (9, 12) for the arms
+PLANES = ((LEG_PLANE, (1, 4)), (ARM_PLANE, (9, 12)))
 LIMB_JOINTS = (2, 3, 5, 6, 10, 11, 13, 14)  # knees, ankles, elbows, wrists: can hide behind
 # limb radius (m) per RTPOSE15 edge (adult anthropometry): what a bone covers in the image
 EDGE_RADIUS = np.array(
@@ -416,6 +419,14 @@ def refine_track(
     if hard_lengths and loss != "soft_l1":
         raise FusionError(f"refine_track: hard_lengths needs the soft_l1 loss, got {loss!r}")
     arm_w = np.ones(n_t) if arm_plane_weight is None else np.asarray(arm_plane_weight, float)
+    # (sigma, joints, line, per-frame weight) of the swing-plane priors in use
+    planes = [
+        (sig, joints, line, w)
+        for sig, (joints, line), w in zip(
+            (sigma_leg_plane, sigma_arm_plane), PLANES, (None, arm_w), strict=True
+        )
+        if sig is not None
+    ]
     dt = np.diff(times)
     sig_acc = np.broadcast_to(np.asarray(sigma_accel, dtype=np.float64), (15,))[:, None]
     # acceleration residual of triples (t-1, t, t+1), scaled to m/s² / sigma
@@ -471,14 +482,10 @@ def refine_track(
             res.append(
                 ((_unit(X[:, 12] - X[:, 9]) - _unit(X[:, 4] - X[:, 1])) / sigma_twist).ravel()
             )
-        if sigma_leg_plane is not None:
-            n_hip = _unit(X[:, 4] - X[:, 1])[:, None]
-            off = X[:, list(LEG_PLANE)] - X[:, [1, 1, 4, 4]]
-            res.append(((off * n_hip).sum(-1) / sigma_leg_plane).ravel())
-        if sigma_arm_plane is not None:
-            n_sh = _unit(X[:, 12] - X[:, 9])[:, None]
-            off = X[:, list(ARM_PLANE)] - X[:, [9, 9, 12, 12]]
-            res.append((arm_w[:, None] * (off * n_sh).sum(-1) / sigma_arm_plane).ravel())
+        for sig, joints, (a, b), w in planes:
+            normal = _unit(X[:, b] - X[:, a])[:, None]
+            r_plane = ((X[:, list(joints)] - X[:, [a, a, b, b]]) * normal).sum(-1) / sig
+            res.append((r_plane if w is None else w[:, None] * r_plane).ravel())
         r_len = (x[n_x:] - prior) / sigma_prior
         res.append(_unrobust(r_len, f_scale) if hard_lengths else r_len)
         if n_t >= 3:
@@ -535,16 +542,10 @@ def refine_track(
                 for q in (1, 4, 9, 12):
                     S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
                 r += 1
-    if sigma_leg_plane is not None:
+    for _, joints, (a, b), _ in planes:
         for t in range(n_t):
-            for j in LEG_PLANE:
-                for q in (j, 1, 4):
-                    S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
-                r += 1
-    if sigma_arm_plane is not None:
-        for t in range(n_t):
-            for j in ARM_PLANE:
-                for q in (j, 9, 12):
+            for j in joints:
+                for q in (j, a, b):
                     S[r, jt[t, q] * 3 : jt[t, q] * 3 + 3] = 1
                 r += 1
     for e in range(n_slot):
