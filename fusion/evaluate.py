@@ -14,7 +14,7 @@ from .data.cache import FeatureCacheDataset
 from .errors import FusionError
 from .metrics import match_people, summarize
 from .models import build_model
-from .pose import people_from_output, person_threshold
+from .pose import TrackRefinement, people_from_output, person_threshold
 from .train import load_checkpoint
 
 
@@ -25,7 +25,7 @@ def load_model(checkpoint: str | Path) -> tuple[torch.nn.Module, dict]:
     model.eval()
     # the simulated training rig's radar count, so a pipeline can refuse the wrong rig's model
     rig = ((ck.get("config") or {}).get("data") or {}).get("rig")
-    if ck["model_name"] == "radarpose_lite" and rig:
+    if ck["model_name"] in ("radarpose_lite", "radarpose_lite_track") and rig:
         try:
             model.trained_radars = len(load_rig(rig).sensors_of("radar"))
         except DriversError:  # a user's rig file that is not here: nothing to check against
@@ -41,7 +41,9 @@ def evaluate_cache(
     threshold: float | None = None,
     batch_size: int = 32,
 ) -> dict[str, float | list[float]]:
-    """Detections are matched to true people by root distance (≤ 0.5 m); misses and false alarms are counted."""
+    """Detections are matched to true people by root distance (≤ 0.5 m); misses and false alarms
+    are counted. A model with a track refiner follows the detected people through each sequence
+    in time order, as live."""
     r = load_rig(rig)
     radar = r.radars[r.reference]
     thr = person_threshold(model, threshold)
@@ -54,14 +56,26 @@ def evaluate_cache(
     preds, gts, seqs = [], [], []
     n_true = n_found = n_false = 0
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size)
+    refine = TrackRefinement(model) if hasattr(model, "track") else None
+    last_seq = None
     for batch in progress(loader, total=len(loader), desc="evaluating", unit="batch"):
-        hm, reg = model(batch["input"])
-        for people, joints, seq in zip(
-            people_from_output(hm, reg, radar, thr),
-            batch["joints"].numpy(),
-            batch["sequence"].numpy(),
-            strict=True,
+        if refine is not None:
+            hm, reg, feat = model.frame_outputs(batch["input"])  # type: ignore[operator]
+        else:
+            hm, reg = model(batch["input"])
+        for k, (people, joints, seq) in enumerate(
+            zip(
+                people_from_output(hm, reg, radar, thr),
+                batch["joints"].numpy(),
+                batch["sequence"].numpy(),
+                strict=True,
+            )
         ):
+            if refine is not None:
+                if seq != last_seq:
+                    refine.reset()
+                    last_seq = seq
+                people = refine(people, feat[k], reg[k])[0]
             true = joints[np.isfinite(joints).all(axis=(1, 2))]
             n_true += len(true)
             pairs = match_people(np.array([p.joints[0] for p in people]).reshape(-1, 3), true[:, 0])

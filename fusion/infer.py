@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
-from scipy.optimize import linear_sum_assignment
 
 from drivers import Frame, RadarConfig, RecordingReader, RecordingWriter, Rig, RigConfig, StreamSpec
 from drivers.calibfile import calibration_from_rig, parse_calibration
@@ -24,7 +22,7 @@ from drivers.progress import progress
 
 from .errors import FusionError
 from .pipeline import PosePipeline
-from .pose import Person3D
+from .pose import Person3D, Tracker
 
 MAX_PEOPLE = 3
 SKELETON_STREAM = "skeletons"
@@ -44,38 +42,6 @@ def recording_rig(rec: RecordingReader) -> Rig:
                 RadarConfig, yaml.safe_load(rec.streams[name].config), source=f"{rec.path}:{name}"
             )
     return Rig(config=cfg, radars=radars, source=str(rec.path), text=rec.rig_yaml)
-
-
-@dataclass
-class Tracker:
-    """Greedy-optimal pelvis matching frame to frame; a person unseen for ``patience`` frames is dropped."""
-
-    gate: float = 0.6  # m of pelvis motion allowed between frames
-    patience: int = 5
-    _last: dict[int, tuple[np.ndarray, int]] | None = None
-    _next: int = 0
-
-    def __call__(self, people: list[Person3D]) -> list[int]:
-        last = self._last if self._last is not None else {}
-        ids = list(last)
-        ids_out = [-1] * len(people)
-        if ids and people:
-            cost = np.linalg.norm(
-                np.array([p.joints[0] for p in people])[:, None]
-                - np.array([last[i][0] for i in ids])[None],
-                axis=-1,
-            )
-            for a, b in zip(*linear_sum_assignment(cost), strict=True):
-                if cost[a, b] <= self.gate:
-                    ids_out[a] = ids[b]
-        new_last = {i: (pos, age + 1) for i, (pos, age) in last.items() if age + 1 < self.patience}
-        for k, p in enumerate(people):
-            if ids_out[k] < 0:
-                ids_out[k] = self._next
-                self._next += 1
-            new_last[ids_out[k]] = (p.joints[0].copy(), 0)
-        self._last = new_last
-        return ids_out
 
 
 def _skeleton_spec(frame: str) -> StreamSpec:

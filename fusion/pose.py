@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.optimize import linear_sum_assignment
 from torch import nn
 
 from drivers import RadarConfig
@@ -22,10 +24,12 @@ def person_threshold(model: nn.Module, threshold: float | None = None) -> float:
 
 @dataclass
 class Person3D:
-    """One predicted person: ``joints`` ``(15, 3)`` metres in the reference radar frame, and a score."""
+    """One predicted person: ``joints`` ``(15, 3)`` metres in the reference radar frame, and a
+    score; ``cell`` is the (row, column) of the network's output grid it was decoded at."""
 
     joints: np.ndarray
     score: float
+    cell: tuple[int, int] | None = None
 
 
 def people_from_output(
@@ -44,7 +48,8 @@ def people_from_output(
             root = grid_to_xy(np.array(r), np.array(a), radar, p["z"])
             joints = root[None, :] + np.asarray(p["joints_rel"])
             joints[0] = root
-            found.append(Person3D(joints.astype(np.float32), float(p["score"])))
+            cell = (int(p["cell"][0]), int(p["cell"][1]))
+            found.append(Person3D(joints.astype(np.float32), float(p["score"]), cell))
         out.append(found)
     return out
 
@@ -67,3 +72,87 @@ def predict(
         hm, reg = model(x[i : i + batch_size].to(device))
         res += people_from_output(hm, reg, radar, threshold, max_people)
     return res
+
+
+@dataclass
+class Tracker:
+    """Greedy-optimal pelvis matching frame to frame; a person unseen for ``patience`` frames is dropped."""
+
+    gate: float = 0.6  # m of pelvis motion allowed between frames
+    patience: int = 5
+    _last: dict[int, tuple[np.ndarray, int]] | None = None
+    _next: int = 0
+
+    def __call__(self, people: list[Person3D]) -> list[int]:
+        last = self._last if self._last is not None else {}
+        ids = list(last)
+        ids_out = [-1] * len(people)
+        if ids and people:
+            cost = np.linalg.norm(
+                np.array([p.joints[0] for p in people])[:, None]
+                - np.array([last[i][0] for i in ids])[None],
+                axis=-1,
+            )
+            for a, b in zip(*linear_sum_assignment(cost), strict=True):
+                if cost[a, b] <= self.gate:
+                    ids_out[a] = ids[b]
+        new_last = {i: (pos, age + 1) for i, (pos, age) in last.items() if age + 1 < self.patience}
+        for k, p in enumerate(people):
+            if ids_out[k] < 0:
+                ids_out[k] = self._next
+                self._next += 1
+            new_last[ids_out[k]] = (p.joints[0].copy(), 0)
+        self._last = new_last
+        return ids_out
+
+    @property
+    def alive(self) -> set[int]:
+        """Ids of the people still followed."""
+        return set(self._last or {})
+
+
+class TrackRefinement:
+    """Live use of a model with a track refiner (:class:`fusion.models.track.RadarPoseLiteTrack`):
+    follows people frame to frame and replaces each one's joint offsets by the refiner's reading
+    of that person's last ``receptive_field`` frames. Call once per frame, in time order."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.tracker = Tracker()
+        self.frames = int(model.track.receptive_field)  # type: ignore[union-attr]
+        self._history: dict[int, deque[torch.Tensor]] = {}
+
+    def reset(self) -> None:
+        """Forget every track (a new recording or a gap in the stream)."""
+        self.tracker = Tracker()
+        self._history.clear()
+
+    @torch.no_grad()
+    def __call__(
+        self, people: list[Person3D], features: torch.Tensor, reg: torch.Tensor
+    ) -> tuple[list[Person3D], list[int]]:
+        """This frame's decoded ``people`` (with cells), the frame model's feature map
+        ``features (W, 32, 32)`` and regression ``reg (48, 32, 32)`` → refined people and their
+        track ids."""
+        from .models.track import track_inputs
+
+        ids = self.tracker(people)
+        alive = self.tracker.alive
+        self._history = {i: h for i, h in self._history.items() if i in alive}
+        if not people:
+            return people, ids
+        cells = torch.tensor([p.cell for p in people], dtype=torch.long, device=features.device)
+        n = len(people)
+        vec = track_inputs(features.expand(n, *features.shape), reg.expand(n, *reg.shape), cells)
+        windows = []
+        for i, v in zip(ids, vec, strict=True):
+            h = self._history.setdefault(i, deque(maxlen=self.frames))
+            h.append(v)
+            windows.append(torch.stack([h[0]] * (self.frames - len(h)) + list(h)))
+        rel = self.model(torch.stack(windows))[:, -1].reshape(n, 15, 3).cpu().numpy()
+        out = []
+        for p, r in zip(people, rel, strict=True):
+            joints = (p.joints[0][None, :] + r).astype(np.float32)
+            joints[0] = p.joints[0]
+            out.append(Person3D(joints, p.score, p.cell))
+        return out, ids

@@ -72,6 +72,10 @@ class DataConfig:
     # shorter training sequences buy more people, motions and places for the same simulation time
     train_seconds: float | None = None  # default: ``seconds``
     train_seed: int = 1
+    # more training caches of train_seconds each: sequences and seed per cache, written as
+    # <train_cache's folder>/sim_train_<sequences>x<seconds>_s<seed>.h5 (the track refiner's data)
+    extra_train_sequences: tuple[int, ...] = ()
+    extra_train_seeds: tuple[int, ...] = ()
     test_seed: int = 2
     val_fraction: float = bounded(0.1, ge=0, lt=1)
     augment: bool = False  # mirror and gain augmentation of training samples
@@ -86,6 +90,20 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.kind != "simulated" and not self.root:
             raise ConfigError(f"root: data kind {self.kind!r} needs the benchmark tree's folder")
+        if len(self.extra_train_sequences) != len(self.extra_train_seeds):
+            raise ConfigError(
+                "extra_train_sequences and extra_train_seeds: one sequence count per seed, got "
+                f"{len(self.extra_train_sequences)} and {len(self.extra_train_seeds)}"
+            )
+
+    def extra_train_caches(self) -> list[tuple[Path, int, int]]:
+        """``(path, sequences, seed)`` of each extra training cache."""
+        sec = self.train_seconds or self.seconds
+        folder = Path(self.train_cache).parent
+        return [
+            (folder / f"sim_train_{n}x{sec:g}_s{seed}.h5", n, seed)
+            for n, seed in zip(self.extra_train_sequences, self.extra_train_seeds, strict=True)
+        ]
 
 
 @dataclass(frozen=True)

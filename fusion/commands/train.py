@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from fusion.train import Trainer
+    from drivers import RadarConfig
+    from fusion.train import TrainConfig, Trainer
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,6 +30,10 @@ def ensure_caches(cfg: object, workers: int = 2) -> tuple[Path, Path]:
     for path, n, seed, seconds, labels in (
         (train, d.train_sequences, d.train_seed, d.train_seconds or d.seconds, d.labels),
         (test, d.test_sequences, d.test_seed, d.seconds, "truth"),  # evaluate against the truth
+        *(
+            (p, n, seed, d.train_seconds or d.seconds, d.labels)
+            for p, n, seed in d.extra_train_caches()
+        ),
     ):
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
     train_path, _ = ensure_caches(cfg, args.workers)
     rig = load_rig(cfg.data.rig)
     radar = rig.radars[rig.reference]
+    if cfg.model == "radarpose_lite_track":
+        return _train_track(
+            cfg, args, [train_path, *(p for p, _, _ in cfg.data.extra_train_caches())], radar
+        )
     full = FeatureCacheDataset(train_path, radar)
     # validate on whole held-out sequences, never on frames of a training sequence
     seqs = np.unique(full.sequence)
@@ -115,6 +124,40 @@ def run(args: argparse.Namespace) -> int:
         FeatureCacheDataset(train_path, radar, np.flatnonzero(is_val), **ctx) if n_val else None
     )
     trainer = Trainer(cfg, model, train_set, val_set, loss_fn, Path(args.out))
+    return _fit(trainer, args)
+
+
+def _train_track(
+    cfg: TrainConfig, args: argparse.Namespace, caches: list[Path], radar: RadarConfig
+) -> int:
+    """The track refiner on the frozen frame model's tracks of every training cache (and their
+    mirror images with ``data.augment``); the last ``val_fraction`` of each cache's sequences
+    validate, unmirrored."""
+    from fusion.data.tracks import TrackWindows, cache_tracks
+    from fusion.models import build_model
+    from fusion.models.track import track_loss
+    from fusion.train import Trainer
+
+    model = build_model(cfg.model, **cfg.model_args)
+    train_tracks, val_tracks = [], []
+    for cache in caches:
+        for mirror in (False, True) if cfg.data.augment else (False,):
+            tracks = cache_tracks(model, cache, radar, mirror=mirror)
+            seqs = sorted({s for _, _, s in tracks})
+            n_val = (
+                max(1, int(round(len(seqs) * cfg.data.val_fraction)))
+                if cfg.data.val_fraction > 0
+                else 0
+            )
+            val = set(seqs[len(seqs) - n_val :])
+            train_tracks += [t for t in tracks if t[2] not in val]
+            if not mirror:
+                val_tracks += [t for t in tracks if t[2] in val]
+    window = model.window
+    train_set = TrackWindows(train_tracks, window, step=2)
+    val_set = TrackWindows(val_tracks, window, step=window // 2) if val_tracks else None
+    model.track.set_normalisation(*train_set.statistics())
+    trainer = Trainer(cfg, model, train_set, val_set, track_loss, Path(args.out))
     return _fit(trainer, args)
 
 

@@ -102,6 +102,15 @@ class FeatureCacheDataset(Dataset):
 MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 7, 8, 12, 13, 14, 9, 10, 11])
 
 
+def mirror(fh: np.ndarray, joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal maps ``fh (..., 64, 64)`` and joints ``(..., 15, 3)`` mirrored about the radar's
+    x-z plane (see :func:`augment`); the column no azimuth maps onto takes the maps' minimum."""
+    m = np.empty_like(fh)
+    m[..., :63] = fh[..., 62::-1]
+    m[..., 63] = fh.min()
+    return m, joints[..., MIRROR, :] * np.array([1.0, -1.0, 1.0], np.float32)
+
+
 def augment(
     fh: np.ndarray, fv: np.ndarray, joints: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -113,10 +122,6 @@ def augment(
     The gain is an offset in log-power, as a different RCS or receiver gain would give.
     """
     if rng.random() < 0.5:
-        m = np.empty_like(fh)
-        m[..., :63] = fh[..., 62::-1]
-        m[..., 63] = fh[..., :].min()
-        fh = m
-        joints = joints[:, MIRROR] * np.array([1.0, -1.0, 1.0], np.float32)
+        fh, joints = mirror(fh, joints)
     g = np.float32(rng.normal(0, 0.5))
     return fh + g, fv + g, joints

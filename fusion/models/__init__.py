@@ -37,12 +37,19 @@ def _hupr(**kwargs: Any) -> nn.Module:
     return HuPRNet(**kwargs)
 
 
+def _track(**kwargs: Any) -> nn.Module:
+    from .track import RadarPoseLiteTrack
+
+    return RadarPoseLiteTrack(**kwargs)
+
+
 def _register_builtin() -> None:
     from .realtime import RadarPoseLite
 
     register("radarpose_lite", RadarPoseLite)
     register("hrradarpose", _hrradarpose)
     register("hupr", _hupr)
+    register("radarpose_lite_track", _track)
 
 
 _register_builtin()

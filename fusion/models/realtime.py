@@ -85,10 +85,16 @@ class RadarPoseLite(nn.Module):
         )
         nn.init.constant_(self.head_hm[-1].bias, -2.19)  # prior 0.1 on the heatmap, as CenterNet
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The fused feature map ``(B, width, 32, 32)`` both heads read."""
         a = self.stage1(self.stem(x))
         b = self.stage2(self.down(a))
-        f = a + F.interpolate(self.up(b), size=a.shape[-2:], mode="bilinear", align_corners=False)
+        return a + F.interpolate(
+            self.up(b), size=a.shape[-2:], mode="bilinear", align_corners=False
+        )
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f = self.features(x)
         return self.head_hm(f), self.head_reg(f)
 
 
