@@ -25,7 +25,7 @@ from fusion.evaluate import load_model
 from fusion.features import radar_features
 from fusion.live import emulated_board, run_live
 from fusion.pipeline import PosePipeline
-from fusion.weights import RADARPOSE_LITE
+from fusion.weights import shipped_for
 from sensing import cube_from_words
 
 from .bench_sensing import scipy_hupr
@@ -37,7 +37,7 @@ SECTION = "live latency"
 def run() -> list[Result]:
     seconds = float(os.environ.get("RADARPOSE_LATENCY_SECONDS", "600"))
     rig = load_rig("hupr")
-    model, _ = load_model(RADARPOSE_LITE)
+    model, _ = load_model(shipped_for(2))  # with the track refiner: the whole live chain
     pipe = PosePipeline(rig, model, calibration_from_rig(rig))
     sim, board = emulated_board("hupr", 10.0, seed=4, repeat_for=seconds)
     stats = run_live(pipe, board, status=False)
@@ -48,12 +48,13 @@ def run() -> list[Result]:
     h = [f for f in frames if f.sensor == pipe.h]
     v = [f for f in frames if f.sensor == pipe.v]
     ref = PosePipeline(rig, model)  # only for its temporal-context input assembly
+    frame = getattr(model, "frame", model)  # the per-frame network alone
     for fh, fv in list(zip(h, v, strict=False))[:40]:
         t0 = time.perf_counter()
         a = scipy_hupr(cube_from_words(fh.data["adc"], pipe.radar_h))
         b = scipy_hupr(cube_from_words(fv.data["adc"], pipe.radar_v))
         with torch.no_grad():
-            model(torch.from_numpy(ref._input(*radar_features(a, b))).unsqueeze(0))
+            frame(torch.from_numpy(ref._input(*radar_features(a, b))).unsqueeze(0))
         ref_lat.append((time.perf_counter() - t0) * 1000)
     # the same chain fed over loopback UDP by emulated DCA1000s: bytes in -> skeletons out
     from drivers.capture import LiveSensors

@@ -52,6 +52,18 @@ def _lite() -> tuple[torch.nn.Module, torch.Tensor, Callable, dict]:
     return model, torch.randn(b, n_in, 64, 64), loss_fn, batch
 
 
+def _track() -> tuple[torch.nn.Module, torch.Tensor, Callable, dict]:
+    """The track refiner alone (the frame model under it is radarpose_lite, above): live runs it
+    once per person and frame over the person's last ``receptive_field`` frames."""
+    from fusion.models.track import track_loss
+    from fusion.train import load_train_config
+
+    cfg = load_train_config(Path(__file__).parents[1] / "configs/models/radarpose_lite_track.yaml")
+    model = build_model("radarpose_lite_track", **cfg.model_args)
+    b, t, c = cfg.optim.batch_size, model.track.receptive_field, model.track.mean.shape[0]
+    return model, torch.randn(b, t, c), track_loss, {"target": 0.2 * torch.randn(b, t, 45)}
+
+
 def _hrradarpose() -> tuple[torch.nn.Module, torch.Tensor, Callable, dict]:
     from fusion.models.hrradarpose import ROI_ORIGIN_XYZ, VOXEL_XYZ, loss_fn, make_targets
 
@@ -102,6 +114,25 @@ def run() -> list[Result]:
         Result("radarpose_lite forward, batch 1 (1 torch thread, as live)", lite_fwd, "frames/s", "itself", lite_fwd, "≥ 15 frames/s"),
         Result("radarpose_lite training, batch 16", lite_train, "samples/s", "itself", lite_train),
     ]  # fmt: skip
+    fwd, train = _measure(_track, 20, fwd_threads=1)
+    out.append(
+        Result(
+            "radarpose_lite_track's refiner forward, one person's 31 frames (1 thread)",
+            fwd,
+            "frames/s",
+            "radarpose_lite",
+            lite_fwd,
+        )
+    )
+    out.append(
+        Result(
+            "radarpose_lite_track's refiner training, batch 128 windows",
+            train,
+            "samples/s",
+            "radarpose_lite",
+            lite_train,
+        )
+    )
     for name, make, b in (("hrradarpose", _hrradarpose, 1), ("hupr", _hupr, 1)):
         fwd, train = _measure(make, 2)
         out.append(Result(f"{name} forward, batch 1", fwd, "frames/s", "radarpose_lite", lite_fwd))

@@ -319,12 +319,13 @@ def run_demo(
     rtpose: bool = True,
     quiet: bool = False,
 ) -> dict:
-    from .weights import RADARPOSE_LITE
+    from .weights import shipped_for
 
-    w = Path(weights) if weights else RADARPOSE_LITE
+    w = Path(weights) if weights else shipped_for(2)
     if not w.is_file():
         raise FusionError(
-            f"{w}: model weights not found (train them with: radarpose train configs/models/radarpose_lite.yaml)"
+            f"{w}: model weights not found (train them with: radarpose train configs/models/"
+            "radarpose_lite.yaml, then radarpose_lite_track.yaml)"
         )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -77,7 +77,7 @@ class PosePipeline:
             raise FusionError(
                 f"the model was trained on a rig with {trained} radar(s); rig {rig.name!r} has "
                 f"{len(self.features.radars)} (the shipped models: fusion/weights/"
-                "radarpose_lite.pt for HuPR's pair, radarpose_lite_cascade.pt for one array)"
+                "radarpose_lite_track.pt for HuPR's pair, radarpose_lite_cascade.pt for one array)"
             )
         self.h, self.v = self.features.reference, self.features.other
         self.radar_h = rig.radars[self.h]

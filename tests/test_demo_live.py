@@ -15,7 +15,7 @@ from fusion.evaluate import load_model
 from fusion.live import emulated_board, run_live
 from fusion.liveview import LiveView
 from fusion.pipeline import PosePipeline
-from fusion.weights import RADARPOSE_LITE, RADARPOSE_LITE_CASCADE
+from fusion.weights import RADARPOSE_LITE, RADARPOSE_LITE_CASCADE, shipped_for
 
 pytestmark = pytest.mark.skipif(not RADARPOSE_LITE.is_file(), reason="shipped weights not built")
 
@@ -23,9 +23,12 @@ pytestmark = pytest.mark.skipif(not RADARPOSE_LITE.is_file(), reason="shipped we
 def test_demo_chain_finds_people_where_they_are(tmp_path: Path) -> None:
     r = run_demo(tmp_path, seconds=2.0, seed=11, rtpose=False, quiet=True)
     m = r["metrics"]
-    # the README states the held-out numbers of docs/radarpose_lite_eval.json; a 2 s scene with a
-    # waving person is a small, hard sample, so allow 1.5x
-    stated = json.loads((Path(__file__).parents[1] / "docs/radarpose_lite_eval.json").read_text())
+    # the demo runs the shipped model with its track refiner, whose held-out numbers the README
+    # states (docs/radarpose_lite_track_eval.json); a 2 s scene with a waving person is a small,
+    # hard sample (and the refiner has only 2 s of history), so allow 1.5x
+    stated = json.loads(
+        (Path(__file__).parents[1] / "docs/radarpose_lite_track_eval.json").read_text()
+    )
     assert m["detection_recall"] >= 0.6
     assert m["mpjpe_mm"] < 1.5 * stated["mpjpe_mm"]
     assert m["root_error_mm"] < 1.5 * stated["root_error_mm"]
@@ -51,7 +54,7 @@ def test_demo_images_put_predictions_on_the_people(tmp_path: Path) -> None:
 
 def test_live_keeps_up_and_ends_cleanly_when_the_board_vanishes(tmp_path: Path) -> None:
     rig = load_rig("hupr")
-    model, _ = load_model(RADARPOSE_LITE)
+    model, _ = load_model(shipped_for(2))  # live's default: with the track refiner
     pipe = PosePipeline(rig, model, calibration_from_rig(rig))
     _, board = emulated_board("hupr", 2.0, seed=1)
     stats = run_live(pipe, board, status=False)
