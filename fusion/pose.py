@@ -63,14 +63,21 @@ def predict(
     max_people: int = 3,
     batch_size: int = 32,
 ) -> list[list[Person3D]]:
-    """Run the model over ``(N, C, 64, 64)`` inputs and decode; returns per sample a list of people."""
+    """Run the model over ``(N, C, 64, 64)`` inputs and decode; returns per sample a list of people.
+    A model with a track refiner takes the inputs as one stream in time order."""
     model.eval()
     x = torch.as_tensor(inputs, dtype=torch.float32)
     device = next(model.parameters()).device
+    refine = TrackRefinement(model) if hasattr(model, "track") else None
     res: list[list[Person3D]] = []
     for i in range(0, len(x), batch_size):
-        hm, reg = model(x[i : i + batch_size].to(device))
-        res += people_from_output(hm, reg, radar, threshold, max_people)
+        if refine is None:
+            hm, reg = model(x[i : i + batch_size].to(device))
+            res += people_from_output(hm, reg, radar, threshold, max_people)
+            continue
+        hm, reg, feat = model.frame_outputs(x[i : i + batch_size].to(device))  # type: ignore[operator]
+        for k, people in enumerate(people_from_output(hm, reg, radar, threshold, max_people)):
+            res.append(refine(people, feat[k], reg[k])[0])
     return res
 
 
