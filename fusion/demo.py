@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ from drivers.transforms import apply
 from .errors import FusionError
 from .evaluate import load_model
 from .features import xy_to_grid
-from .metrics import match_people, summarize
+from .metrics import DetectionScore
 from .pipeline import PosePipeline
 from .viz import Panel, animation, skeleton_3d, strip
 
@@ -58,35 +57,12 @@ def _ms(seconds: list[float]) -> dict[str, float]:
     }
 
 
-@dataclass
-class _Score:
-    """Predicted people against the truth, frame by frame: matched skeletons, found and false."""
-
-    preds: list[np.ndarray] = field(default_factory=list)
-    gts: list[np.ndarray] = field(default_factory=list)
-    n_true: int = 0
-    n_false: int = 0
-    frames: int = 0
-
-    def add(self, people: list, true: np.ndarray) -> None:
-        """``people`` (Person3D) against ``true (P, 15, 3)`` of the same frame."""
-        self.frames += 1
-        self.n_true += len(true)
-        m = match_people(np.array([p.joints[0] for p in people]).reshape(-1, 3), true[:, 0])
-        self.n_false += len(people) - len(m)
-        for a, b in m:
-            self.preds.append(people[a].joints)
-            self.gts.append(true[b])
-
-    def metrics(self) -> dict:
-        if not self.preds:
-            raise FusionError(
-                "the model found nobody in the demo scene; the shipped weights may be missing or damaged"
-            )
-        m = summarize(np.array(self.preds), np.array(self.gts), [0] * len(self.preds))
-        m["detection_recall"] = len(self.preds) / max(self.n_true, 1)
-        m["false_alarms_per_frame"] = self.n_false / max(self.frames, 1)
-        return m
+def _metrics(score: DetectionScore) -> dict:
+    if not score.preds:
+        raise FusionError(
+            "the model found nobody in the demo scene; the shipped weights may be missing or damaged"
+        )
+    return score.metrics()
 
 
 def bev_heatmap(
@@ -172,7 +148,7 @@ def run_hupr(
     t_link = time.perf_counter() - t0
     t_stamps = np.array(sorted(truth))
     cam_stamps = np.array(sorted(cams))
-    score, panels = _Score(), []
+    score, panels = DetectionScore(), []
     pairs = list(pipe.pair(iter(frames)))
     T_cam = calib.get("camera", pipe.h)
     cam_cfg = rig.config.sensors["camera"].camera
@@ -183,7 +159,7 @@ def run_hupr(
     ):
         people = pipe.process(fh.data["adc"], fv.data["adc"])
         true = truth[t_stamps[np.argmin(np.abs(t_stamps - fh.stamp_ns))]]
-        score.add(people, true)
+        score.add(np.array([p.joints for p in people]), true)
         if i in pick or i % 2 == 0:
             c = cam_stamps[np.argmin(np.abs(cam_stamps - fh.stamp_ns))]
             panel = _panel(
@@ -197,7 +173,7 @@ def run_hupr(
             )
             panel.selected = i in pick  # type: ignore[attr-defined]
             panels.append(panel)
-    metrics = score.metrics()
+    metrics = _metrics(score)
     timing = pipe.timer.summary_ms()
     timing["simulate_boards"] = _ms(t_sim)
     timing["dca1000_link"] = {k: 1000 * t_link / max(len(pairs), 1) for k in ("mean", "p50")}
@@ -270,7 +246,7 @@ def run_rtpose(
     assert cam is not None
     sensors = ["radar", "lidar", "cam-left", GROUNDTRUTH]
     source = SimulatedSource(sim, sensors=sensors)
-    score, panels, t_sim, t_points = _Score(), [], [], []
+    score, panels, t_sim, t_points = DetectionScore(), [], [], []
     latest: dict[str, Frame] = {}
     extractor = PointCloudExtractor(rig.radars["radar"])
     frames = _timed(source.frames(), t_sim)
@@ -284,7 +260,7 @@ def run_rtpose(
         if GROUNDTRUTH not in latest:
             continue
         true = latest[GROUNDTRUTH].data["joints"]
-        score.add(people, true)
+        score.add(np.array([p.joints for p in people]), true)
         if f.counter % 6 != 3 or "lidar" not in latest or "cam-left" not in latest:
             continue
         t1 = time.perf_counter()
@@ -307,7 +283,7 @@ def run_rtpose(
     timing = pipe.timer.summary_ms()
     timing["simulate_boards"] = _ms(t_sim)
     timing["point_cloud"] = _ms(t_points)
-    report = {"metrics": score.metrics(), "timing_ms": timing, "calibration": calib}
+    report = {"metrics": _metrics(score), "timing_ms": timing, "calibration": calib}
     return {**report, "frames": score.frames, "weights": str(w)}, panels
 
 

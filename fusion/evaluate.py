@@ -12,9 +12,9 @@ from drivers.progress import progress
 
 from .data.cache import FeatureCacheDataset
 from .errors import FusionError
-from .metrics import match_people, summarize
+from .metrics import DetectionScore, summarize
 from .models import build_model
-from .pose import TrackRefinement, people_from_output, person_threshold
+from .pose import PoseDecoder
 from .train import load_checkpoint
 
 
@@ -46,51 +46,26 @@ def evaluate_cache(
     in time order, as live."""
     r = load_rig(rig)
     radar = r.radars[r.reference]
-    thr = person_threshold(model, threshold)
     ds = FeatureCacheDataset(
         cache,
         radar,
         context=getattr(model, "context", 0),
         context_stride=getattr(model, "context_stride", 2),
     )
-    preds, gts, seqs = [], [], []
-    n_true = n_found = n_false = 0
+    score = DetectionScore()
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size)
-    refine = TrackRefinement(model) if hasattr(model, "track") else None
+    decode = PoseDecoder(model, radar, threshold)
     last_seq = None
     for batch in progress(loader, total=len(loader), desc="evaluating", unit="batch"):
-        if refine is not None:
-            hm, reg, feat = model.frame_outputs(batch["input"])  # type: ignore[operator]
-        else:
-            hm, reg = model(batch["input"])
-        for k, (people, joints, seq) in enumerate(
-            zip(
-                people_from_output(hm, reg, radar, thr),
-                batch["joints"].numpy(),
-                batch["sequence"].numpy(),
-                strict=True,
-            )
+        seq = batch["sequence"].numpy()
+        new_stream = np.r_[seq[0] != last_seq, seq[1:] != seq[:-1]]
+        last_seq = seq[-1]
+        for people, joints, s in zip(
+            decode(batch["input"], new_stream), batch["joints"].numpy(), seq, strict=True
         ):
-            if refine is not None:
-                if seq != last_seq:
-                    refine.reset()
-                    last_seq = seq
-                people = refine(people, feat[k], reg[k])[0]
             true = joints[np.isfinite(joints).all(axis=(1, 2))]
-            n_true += len(true)
-            pairs = match_people(np.array([p.joints[0] for p in people]).reshape(-1, 3), true[:, 0])
-            n_found += len(pairs)
-            n_false += len(people) - len(pairs)
-            for i, j in pairs:
-                preds.append(people[i].joints)
-                gts.append(true[j])
-                seqs.append(int(seq))
-    out: dict[str, float | list[float]] = (
-        summarize(np.array(preds), np.array(gts), seqs) if preds else {}
-    )
-    out["detection_recall"] = n_found / max(n_true, 1)
-    out["false_alarms_per_frame"] = n_false / max(len(ds), 1)
-    return out
+            score.add(np.array([p.joints for p in people]), true, int(s))
+    return score.metrics()
 
 
 @torch.no_grad()

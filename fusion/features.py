@@ -10,11 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from drivers import RadarConfig, Rig
+from sensing.grid import N_DOPPLER_GROUPS, N_HEIGHT  # the grid maps' layout is the features'
 
 from .errors import FusionError
-
-N_DOPPLER_GROUPS = 8
-N_HEIGHT = 16
 
 
 def grid_to_xy(

@@ -6,6 +6,7 @@ All 3D inputs are ``(N, 15, 3)`` metres in the RT-Pose joint order (pelvis = joi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -168,3 +169,38 @@ def oks_ap(
     res["AP50"] = float(ap[int(np.argmin(np.abs(thr - 0.5)))])
     res["AP75"] = float(ap[int(np.argmin(np.abs(thr - 0.75)))])
     return res
+
+
+@dataclass
+class DetectionScore:
+    """Predicted people against the truth, frame by frame: matched skeletons (by root, as
+    :func:`match_people`), people missed and false alarms; :meth:`metrics` reports them."""
+
+    preds: list[np.ndarray] = field(default_factory=list)
+    gts: list[np.ndarray] = field(default_factory=list)
+    seqs: list[int] = field(default_factory=list)
+    n_true: int = 0
+    n_false: int = 0
+    frames: int = 0
+
+    def add(self, pred: np.ndarray, true: np.ndarray, sequence: int = 0) -> None:
+        """One frame: predicted skeletons ``pred (K, 15, 3)`` against ``true (P, 15, 3)``."""
+        pred = np.asarray(pred).reshape(-1, 15, 3)
+        self.frames += 1
+        self.n_true += len(true)
+        pairs = match_people(pred[:, 0], np.asarray(true)[:, 0])
+        self.n_false += len(pred) - len(pairs)
+        for a, b in pairs:
+            self.preds.append(pred[a])
+            self.gts.append(true[b])
+            self.seqs.append(sequence)
+
+    def metrics(self) -> dict[str, float | list[float]]:
+        """:func:`summarize` of the matched people (empty if none), the share of true people
+        found and the false alarms per frame."""
+        out: dict[str, float | list[float]] = (
+            summarize(np.array(self.preds), np.array(self.gts), self.seqs) if self.preds else {}
+        )
+        out["detection_recall"] = len(self.preds) / max(self.n_true, 1)
+        out["false_alarms_per_frame"] = self.n_false / max(self.frames, 1)
+        return out

@@ -22,7 +22,7 @@ from sensing import cube_from_words
 
 from .errors import FusionError
 from .features import RigFeatures, model_input
-from .pose import Person3D, TrackRefinement, people_from_output, person_threshold
+from .pose import Person3D, PoseDecoder
 
 
 @dataclass
@@ -83,7 +83,8 @@ class PosePipeline:
         self.radar_h = rig.radars[self.h]
         self.radar_v = rig.radars[self.v] if self.v is not None else None
         self.model = model.eval()
-        self.threshold = person_threshold(model, threshold)
+        self.decode = PoseDecoder(model, self.radar_h, threshold)
+        self.threshold = self.decode.threshold
         self.calibration = calibration
         self.timer = StageTimer()
         # earlier frames' features for a model with temporal context, newest last
@@ -92,8 +93,6 @@ class PosePipeline:
         self._history: deque[tuple[np.ndarray, np.ndarray]] = deque(
             maxlen=self.context * self.context_stride
         )
-        # a model with a track refiner follows each person over its last frames
-        self.refine = TrackRefinement(model) if hasattr(model, "track") else None
 
     def _offset_ns(self, sensor: str) -> int:
         off = self.calibration.clock_offsets.get(sensor, 0.0) if self.calibration else 0.0
@@ -141,8 +140,7 @@ class PosePipeline:
     def reset(self) -> None:
         """Forget the temporal context (a new recording or a gap in the stream)."""
         self._history.clear()
-        if self.refine is not None:
-            self.refine.reset()
+        self.decode.reset()  # and the people a track refiner followed
 
     @torch.no_grad()
     def process(self, words_h: np.ndarray, words_v: np.ndarray | None = None) -> list[Person3D]:
@@ -164,13 +162,7 @@ class PosePipeline:
         t2 = time.perf_counter()
         x = torch.from_numpy(self._input(fh, fv)).unsqueeze(0)
         t3 = time.perf_counter()
-        if self.refine is not None:
-            hm, reg, feat = self.model.frame_outputs(x)  # type: ignore[operator]
-            people = people_from_output(hm, reg, self.radar_h, self.threshold)[0]
-            people = self.refine(people, feat[0], reg[0])[0]
-        else:
-            hm, reg = self.model(x)
-            people = people_from_output(hm, reg, self.radar_h, self.threshold)[0]
+        people = self.decode(x)[0]
         t4 = time.perf_counter()
         for k, a, b in (
             ("adc_unpack", t0, t1),

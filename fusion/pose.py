@@ -68,16 +68,10 @@ def predict(
     model.eval()
     x = torch.as_tensor(inputs, dtype=torch.float32)
     device = next(model.parameters()).device
-    refine = TrackRefinement(model) if hasattr(model, "track") else None
+    decode = PoseDecoder(model, radar, threshold, max_people)
     res: list[list[Person3D]] = []
     for i in range(0, len(x), batch_size):
-        if refine is None:
-            hm, reg = model(x[i : i + batch_size].to(device))
-            res += people_from_output(hm, reg, radar, threshold, max_people)
-            continue
-        hm, reg, feat = model.frame_outputs(x[i : i + batch_size].to(device))  # type: ignore[operator]
-        for k, people in enumerate(people_from_output(hm, reg, radar, threshold, max_people)):
-            res.append(refine(people, feat[k], reg[k])[0])
+        res += decode(x[i : i + batch_size].to(device))
     return res
 
 
@@ -163,3 +157,47 @@ class TrackRefinement:
             joints[0] = p.joints[0]
             out.append(Person3D(joints, p.score, p.cell))
         return out, ids
+
+
+class PoseDecoder:
+    """Network inputs → people, frame by frame in time order: heatmap decoding, then for a model
+    with a track refiner (:class:`fusion.models.track.RadarPoseLiteTrack`) the refinement along
+    each person's track. ``threshold`` None: the model's own (:func:`person_threshold`)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        radar: RadarConfig,
+        threshold: float | None = None,
+        max_people: int = 3,
+    ) -> None:
+        self.model = model
+        self.radar = radar
+        self.threshold = person_threshold(model, threshold)
+        self.max_people = max_people
+        self.refine = TrackRefinement(model) if hasattr(model, "track") else None
+
+    def reset(self) -> None:
+        """Forget the people followed (a new recording or a gap in the stream)."""
+        if self.refine is not None:
+            self.refine.reset()
+
+    @torch.no_grad()
+    def __call__(
+        self, x: torch.Tensor, new_stream: np.ndarray | None = None
+    ) -> list[list[Person3D]]:
+        """Inputs ``x (B, C, 64, 64)``, consecutive frames → per frame a list of people.
+        ``new_stream (B,)`` bool: frame k starts another stream (a sequence of a cache), so the
+        people followed so far are forgotten first."""
+        if self.refine is None:
+            hm, reg = self.model(x)
+            return people_from_output(hm, reg, self.radar, self.threshold, self.max_people)
+        hm, reg, feat = self.model.frame_outputs(x)  # type: ignore[operator]
+        out = []
+        for k, people in enumerate(
+            people_from_output(hm, reg, self.radar, self.threshold, self.max_people)
+        ):
+            if new_stream is not None and new_stream[k]:
+                self.refine.reset()
+            out.append(self.refine(people, feat[k], reg[k])[0])
+        return out

@@ -66,3 +66,21 @@ def test_oks_ap_known_cases() -> None:
     half = oks_ap([(1, kp, 0.9), (2, kp + 200, 0.95)], gts)
     assert half["AR"] == pytest.approx(0.5)
     assert 0.2 < half["AP"] < 0.6
+
+
+def test_detection_score_counts_found_missed_and_false() -> None:
+    from fusion.metrics import DetectionScore
+
+    rng = np.random.default_rng(3)
+    a, b, c = rng.normal(0, 0.3, (3, 15, 3)) + [
+        [[2.0, 0.5, 0.0]],
+        [[4.0, -1.0, 0.0]],
+        [[3.0, 1.5, 0.0]],
+    ]
+    score = DetectionScore()
+    score.add(np.stack([a + 0.01, b + [0.0, 3.0, 0.0]]), np.stack([a, b]))  # a found; b 3 m off
+    score.add(np.zeros((0, 15, 3)), c[None])  # c missed
+    m = score.metrics()
+    assert m["detection_recall"] == 1 / 3 and m["false_alarms_per_frame"] == 1 / 2
+    assert m["abs_mpjpe_mm"] == pytest.approx(np.sqrt(3) * 10, rel=1e-6)
+    assert DetectionScore().metrics() == {"detection_recall": 0.0, "false_alarms_per_frame": 0.0}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -103,12 +104,8 @@ def run(args: argparse.Namespace) -> int:
             cfg, args, [train_path, *(p for p, _, _ in cfg.data.extra_train_caches())], radar
         )
     full = FeatureCacheDataset(train_path, radar)
-    # validate on whole held-out sequences, never on frames of a training sequence
-    seqs = np.unique(full.sequence)
-    n_val = (
-        max(1, int(round(len(seqs) * cfg.data.val_fraction))) if cfg.data.val_fraction > 0 else 0
-    )
-    val_seqs = seqs[len(seqs) - n_val :]
+    val_seqs = _held_out(np.unique(full.sequence), cfg.data.val_fraction)
+    n_val = len(val_seqs)
     is_val = np.isin(full.sequence, val_seqs)
     model = build_model(cfg.model, **cfg.model_args)
     ctx = {"context": model.context, "context_stride": model.context_stride}
@@ -127,6 +124,13 @@ def run(args: argparse.Namespace) -> int:
     return _fit(trainer, args)
 
 
+def _held_out(seqs: Sequence[int], fraction: float) -> list[int]:
+    """The last ``fraction`` of the sequence ids ``seqs`` (at least one when ``fraction`` > 0):
+    validation on whole held-out sequences, never on frames of a training sequence."""
+    n = max(1, int(round(len(seqs) * fraction))) if fraction > 0 else 0
+    return list(seqs[len(seqs) - n :])
+
+
 def _train_track(
     cfg: TrainConfig, args: argparse.Namespace, caches: list[Path], radar: RadarConfig
 ) -> int:
@@ -143,13 +147,7 @@ def _train_track(
     for cache in caches:
         for mirror in (False, True) if cfg.data.augment else (False,):
             tracks = cache_tracks(model, cache, radar, mirror=mirror)
-            seqs = sorted({s for _, _, s in tracks})
-            n_val = (
-                max(1, int(round(len(seqs) * cfg.data.val_fraction)))
-                if cfg.data.val_fraction > 0
-                else 0
-            )
-            val = set(seqs[len(seqs) - n_val :])
+            val = set(_held_out(sorted({s for _, _, s in tracks}), cfg.data.val_fraction))
             train_tracks += [t for t in tracks if t[2] not in val]
             if not mirror:
                 val_tracks += [t for t in tracks if t[2] in val]

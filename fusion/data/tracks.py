@@ -53,16 +53,9 @@ def cache_tracks(
         range(0, n, batch_size), total=-(-n // batch_size), desc=f"tracks {path.name}", unit="batch"
     ):
         rows = np.arange(s, min(n, s + batch_size))
+        past = [context_rows(k, int(first[k]), model.context, model.context_stride) for k in rows]
         x = np.stack(
-            [
-                model_input(
-                    fh[k],
-                    fv[k],
-                    fh[context_rows(k, int(first[k]), model.context, model.context_stride)],
-                    fv[context_rows(k, int(first[k]), model.context, model.context_stride)],
-                )
-                for k in rows
-            ]
+            [model_input(fh[k], fv[k], fh[c], fv[c]) for k, c in zip(rows, past, strict=True)]
         )
         _, reg, feat = model.frame_outputs(torch.from_numpy(x))
         for p in range(people):
