@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rtpose_test_rig import CAMERA_OFFSET, LIDAR_OFFSET, T_TRUE
+from rtpose_test_rig import write_rig as rtpose_rig
 
 from calibration import CalibrationError
 from calibration.movingtarget import (
@@ -27,41 +29,18 @@ from calibration.movingtarget import (
     lidar_target_track,
     radar_target_track,
 )
-from drivers import RecordingReader, Rig, load_rig
+from drivers import RecordingReader, Rig
 from drivers.camera import project
 from drivers.sim.sessions import carried_path, simulate_moving_target_session
-from drivers.transforms import apply, from_euler, invert
+from drivers.transforms import apply, invert
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-T_TRUE = from_euler((0.8, -1.5, 2.5), (0.05, -0.12, 0.18), degrees=True)  # T_radar_lidar
-LIDAR_OFFSET = 0.040
-CAMERA_OFFSET = 0.150
 SECONDS = 8.0
 START_NS = 1_700_000_000_000_000_000  # the simulator's t = 0
 
 
 def write_rig(d: Path) -> Rig:
-    """The test rig in folder ``d``: rtpose with a 16-loop radar, the LiDAR at ``T_TRUE`` 40 ms
-    late, cam-left at 320×240 150 ms late, both with 0.5 ms of stamp jitter."""
-    radar = (CONFIGS / "radars" / "rtpose_mmwcas.yaml").read_text()
-    (d / "radar.yaml").write_text(radar.replace("n_loops: 64", "n_loops: 16"))
-    text = (CONFIGS / "rigs" / "rtpose.yaml").read_text()
-    text = text.replace("../radars/rtpose_mmwcas.yaml", str(d / "radar.yaml"))
-    text = text.replace(
-        "pose: {translation: [0.0, 0.0, 0.15], rpy_deg: [0.0, 0.0, 0.0]}\n    clock_offset: 0.004",
-        f"pose: {{matrix: {np.round(T_TRUE, 12).tolist()}}}\n    clock_offset: {LIDAR_OFFSET}\n"
-        "    clock_jitter: 0.0005",
-    )
-    text = text.replace(
-        "clock_offset: -0.008", f"clock_offset: {CAMERA_OFFSET}\n    clock_jitter: 0.0005", 1
-    )
-    text = text.replace(
-        "width: 640, height: 480, fx: 500.0, fy: 500.0, cx: 320.0, cy: 240.0",
-        "width: 320, height: 240, fx: 250.0, fy: 250.0, cx: 160.0, cy: 120.0",
-    )
-    assert text.count("clock_jitter: 0.0005") == 2 and "width: 320" in text
-    (d / "rig.yaml").write_text(text)
-    return load_rig(d / "rig.yaml")
+    """The test rig in folder ``d``: 320×240 camera, 0.5 ms of stamp jitter on LiDAR and camera."""
+    return rtpose_rig(d, jitter=0.0005, small_camera=True)
 
 
 def simulate(rig: Rig, path: Path, seed: int) -> None:

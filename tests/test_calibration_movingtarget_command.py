@@ -6,13 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_calibration_movingtarget import (
-    CAMERA_OFFSET,
-    LIDAR_OFFSET,
-    T_TRUE,
-    simulate,
-    write_rig,
-)
+from rtpose_test_rig import CAMERA_OFFSET, LIDAR_OFFSET, T_TRUE
+from test_calibration_movingtarget import simulate, write_rig
 
 from drivers import Calibration, load_rig
 from drivers.sim.sessions import simulate_moving_target_session

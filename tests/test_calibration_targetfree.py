@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rtpose_test_rig import CAMERA_OFFSET, LIDAR_OFFSET, T_TRUE, write_rig
 
 from calibration import CalibrationError
 from calibration.person import (
@@ -34,10 +35,6 @@ from drivers.sim import SimConfig, Simulation
 from drivers.sim.simulate import simulate_to_recording
 from drivers.transforms import apply, from_euler, invert
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-T_TRUE = from_euler((0.8, -1.5, 2.5), (0.05, -0.12, 0.18), degrees=True)  # T_radar_lidar
-LIDAR_OFFSET = 0.040
-CAMERA_OFFSET = 0.150  # cam-left's stamps are 150 ms late, as a USB webcam's are
 PERTURB = from_euler((0.0, 0.0, 3.0), (0.08, -0.06, 0.0), degrees=True)  # yaw 3°, 10 cm
 
 
@@ -48,19 +45,9 @@ def _yaw_deg(T: np.ndarray) -> float:
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
     d = tmp_path_factory.mktemp("tf")
-    radar = (CONFIGS / "radars" / "rtpose_mmwcas.yaml").read_text()
-    (d / "radar.yaml").write_text(radar.replace("n_loops: 64", "n_loops: 16"))
-    text = (CONFIGS / "rigs" / "rtpose.yaml").read_text()
-    text = text.replace("../radars/rtpose_mmwcas.yaml", str(d / "radar.yaml"))
-    text = text.replace(
-        "pose: {translation: [0.0, 0.0, 0.15], rpy_deg: [0.0, 0.0, 0.0]}\n    clock_offset: 0.004",
-        f"pose: {{matrix: {np.round(T_TRUE, 12).tolist()}}}\n    clock_offset: {LIDAR_OFFSET}",
-    )
-    assert str(LIDAR_OFFSET) in text
-    text = text.replace("clock_offset: -0.008", f"clock_offset: {CAMERA_OFFSET}")
-    (d / "rig.yaml").write_text(text)
+    rig = write_rig(d, cameras=2)  # both cameras 150 ms late
     sim = Simulation(
-        load_rig(d / "rig.yaml"),
+        rig,
         SimConfig(seconds=8.0, seed=1, motions=["walk"], scatterers_per_person=100),
     )
     path = d / "walk.h5"
@@ -74,7 +61,7 @@ def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
         gt = np.array([f.data["joints"][0] for f in rec.frames("groundtruth")])
         gt_ns = rec.stamps("groundtruth")
         cam = rec.camera_config("cam-left")
-    T_cam_radar = invert(load_rig(d / "rig.yaml").T_ref("cam-left"))
+    T_cam_radar = invert(rig.T_ref("cam-left"))
     return {
         "path": path,
         "lidar": lt,
